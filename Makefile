@@ -1,0 +1,36 @@
+# All set-up happens on demand: every target depends on the virtualenv stamp, which creates .venv,
+# installs the package with its test extras and puts helm/kubectl into .venv/bin.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup start render test test-charts-helm3 bench clean
+
+$(STAMP): pyproject.toml hack/install-tools.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python hack/install-tools.py
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## start: run the controller (local API emulator seeded with example/ unless KUBECONFIG is set)
+start: $(STAMP)
+	$(BIN)/python hack/start.py
+
+## render: render the example calico Network into its Secret + ManagedResource
+render: $(STAMP)
+	$(BIN)/gardener-extension-networking render --network example/network-calico.yaml --cluster example/cluster.yaml
+
+## test: the whole suite with helm 4, then the chart tests again with helm 3.17
+test: $(STAMP)
+	$(BIN)/pytest -q
+	HELM_BINARY=$(BIN)/helm3 $(BIN)/pytest -q tests/charts
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .local

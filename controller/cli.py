@@ -1,0 +1,124 @@
+"""Entry points of `gardener-extension-networking`: run | render | validate | version.
+
+`render` and `validate` run the pure pipeline offline on files; `run` starts the controller loop.
+Exit codes: 0 success, 2 configuration problem (one line per field error on stderr), 1 anything else
+(one line, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import pathlib
+import sys
+
+import yaml
+
+import controller
+from controller import pipeline, shoot as shoots
+from controller.config import ControllerConfig, load_image_overwrite, parse_config
+from controller.errors import ConfigurationError, TransientError
+from controller.files import load_document
+from controller.managedresource import secret_manifest
+from controller.mapping import TypeMapping, load_mappings
+from controller.mapping.loader import MappingFileError
+from controller.render import Renderer
+
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIGURATION = 0, 1, 2
+
+
+def default_mappings_dir() -> pathlib.Path:
+    return pathlib.Path(os.environ.get("NETWORKING_MAPPINGS_DIR")
+                        or pathlib.Path(controller.__file__).resolve().parents[1] / "values-mapping")
+
+
+def load_config(path: str | None, mappings: dict[str, TypeMapping]) -> ControllerConfig:
+    known = {}
+    for mapping in mappings.values():
+        known.setdefault(mapping.config_api_version, {}).update(mapping.feature_gates)
+    doc = load_document(path, "ControllerConfiguration") if path else None
+    try:
+        return parse_config(doc, known, load_image_overwrite())
+    except ConfigurationError as exc:
+        raise ConfigurationError([f"{path}: {line}" for line in exc.lines]) from exc
+
+
+def _offline_inputs(args) -> tuple[TypeMapping, dict, dict, ControllerConfig]:
+    mappings = load_mappings(args.mappings_dir)
+    network = load_document(args.network, "Network")
+    network_type = (network.get("spec") or {}).get("type")
+    if network_type not in mappings:
+        raise ConfigurationError(f"spec.type: Unsupported value: {network_type!r}: supported values: "
+                                 + ", ".join(f'"{t}"' for t in mappings))
+    shoot = shoots.shoot_of(load_document(args.cluster, "Cluster") if args.cluster else None)
+    return mappings[network_type], network, shoot, load_config(args.config, mappings)
+
+
+def cmd_validate(args) -> int:
+    mapping, network, shoot, config = _offline_inputs(args)
+    pipeline.compute_values(mapping, network, shoot, config)
+    print(f"{network['metadata'].get('name')}: valid {mapping.type} network")
+    return EXIT_OK
+
+
+def cmd_render(args) -> int:
+    mapping, network, shoot, config = _offline_inputs(args)
+    desired = asyncio.run(pipeline.desired_state(Renderer(), mapping, network, shoot, config))
+    if args.manifests:
+        sys.stdout.write(secret_manifest(desired.secret))
+    else:
+        yaml.safe_dump_all([desired.secret, desired.managed_resource], sys.stdout, sort_keys=False)
+    return EXIT_OK
+
+
+def cmd_version(args) -> int:
+    print(f"gardener-extension-networking {controller.__version__}")
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from controller.loop import run_controller  # the loop pulls in the API client; keep render light
+
+    return run_controller(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gardener-extension-networking", description=__doc__.splitlines()[0])
+    parser.add_argument("--mappings-dir", type=pathlib.Path, default=default_mappings_dir(),
+                        help="directory of values-mapping/<type>.yaml files (env NETWORKING_MAPPINGS_DIR)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    for name, func, text in (("render", cmd_render, "render a Network into its Secret and ManagedResource"),
+                             ("validate", cmd_validate, "check a Network without rendering")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--network", required=True, help="file with the Network object")
+        cmd.add_argument("--cluster", help="file with the Cluster object (spec.shoot); default: a documented "
+                                           "IPv4 shoot on Kubernetes 1.32.0")
+        cmd.add_argument("--config", help="ControllerConfiguration file (feature gates)")
+        if name == "render":
+            cmd.add_argument("--manifests", action="store_true", help="print the rendered shoot manifests instead")
+        cmd.set_defaults(func=func)
+
+    run = sub.add_parser("run", help="run the controller")
+    from controller.options import add_run_arguments
+    add_run_arguments(run)
+    run.set_defaults(func=cmd_run)
+
+    sub.add_parser("version", help="print the version").set_defaults(func=cmd_version)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigurationError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return EXIT_CONFIGURATION
+    except (MappingFileError, TransientError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE

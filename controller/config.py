@@ -1,0 +1,92 @@
+"""The ControllerConfiguration file (`--config-file`, `render --config`) and the image overwrite.
+
+Read once at start-up by `cli`. The format is the Go extensions' own (apiVersion
+`<type>.networking.extensions.config.gardener.cloud/v1alpha1`, kind `ControllerConfiguration`,
+`clientConnection`, `featureGates`), so existing ControllerDeployments keep working; unknown fields and
+unknown feature gates are errors. Images can be overridden the Gardener way, with an image vector
+file named by `IMAGEVECTOR_OVERWRITE`.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from dataclasses import dataclass, field
+
+import yaml
+
+from controller.errors import ConfigurationError, FieldError
+
+KIND = "ControllerConfiguration"
+_CLIENT_FIELDS = {"acceptContentTypes": str, "contentType": str, "qps": (int, float), "burst": int,
+                  "kubeconfig": str}
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    api_version: str = ""
+    qps: float = 100.0
+    burst: int = 130
+    kubeconfig: str = ""
+    content_type: str = "application/json"
+    feature_gates: dict[str, bool] = field(default_factory=dict)
+    images: dict[str, str] = field(default_factory=dict)
+
+    def gates_for(self, declared: dict[str, bool]) -> dict[str, bool]:
+        """The gates one mapping declares, with their defaults overridden by this configuration."""
+        return {name: self.feature_gates.get(name, default) for name, default in declared.items()}
+
+
+def parse_config(doc: dict | None, known_api_versions: dict[str, dict[str, bool]],
+                 images: dict[str, str] | None = None) -> ControllerConfig:
+    """Check a decoded ControllerConfiguration; `known_api_versions` maps each served type's config
+    apiVersion to the feature gates that type declares."""
+    if not doc:
+        return ControllerConfig(images=images or {})
+    errors = []
+    api_version = doc.get("apiVersion")
+    if api_version not in known_api_versions:
+        errors.append(FieldError("apiVersion", "NotSupported",
+                                 "supported values: " + ", ".join(f'"{v}"' for v in known_api_versions), api_version))
+    if doc.get("kind") != KIND:
+        errors.append(FieldError("kind", "NotSupported", f'supported values: "{KIND}"', doc.get("kind")))
+    for key in sorted(set(doc) - {"apiVersion", "kind", "clientConnection", "featureGates"}):
+        errors.append(FieldError(key, "UnknownField", "not declared in the schema"))
+    client = doc.get("clientConnection") or {}
+    for key, value in client.items():
+        expected = _CLIENT_FIELDS.get(key)
+        if expected is None:
+            errors.append(FieldError(f"clientConnection.{key}", "UnknownField", "not declared in the schema"))
+        elif not isinstance(value, expected) or isinstance(value, bool):
+            errors.append(FieldError(f"clientConnection.{key}", "Invalid", "wrong type", value))
+    gates = doc.get("featureGates") or {}
+    declared = known_api_versions.get(api_version, {})
+    for name, value in gates.items():
+        if name not in declared:
+            errors.append(FieldError(f"featureGates.{name}", "NotSupported",
+                                     "unknown feature gate" + (f", known: {', '.join(sorted(declared))}"
+                                                               if declared else ""), name))
+        elif not isinstance(value, bool):
+            errors.append(FieldError(f"featureGates.{name}", "Invalid", "must be true or false", value))
+    if errors:
+        raise ConfigurationError(errors)
+    return ControllerConfig(
+        api_version=api_version, qps=float(client.get("qps", 100)), burst=int(client.get("burst", 130)),
+        kubeconfig=client.get("kubeconfig", ""), content_type=client.get("contentType", "application/json"),
+        feature_gates=dict(gates), images=images or {},
+    )
+
+
+def load_image_overwrite(path: str | None = None) -> dict[str, str]:
+    """`IMAGEVECTOR_OVERWRITE` (Gardener image vector: `images: [{name, repository, tag}]`) as name -> ref."""
+    path = path or os.environ.get("IMAGEVECTOR_OVERWRITE")
+    if not path:
+        return {}
+    doc = yaml.safe_load(pathlib.Path(path).read_text()) or {}
+    result = {}
+    for index, image in enumerate(doc.get("images") or []):
+        if not image.get("name") or not image.get("repository"):
+            raise ConfigurationError(FieldError(f"images[{index}]", "Required", "name and repository are required"))
+        tag = image.get("tag")
+        result[image["name"]] = f"{image['repository']}:{tag}" if tag else image["repository"]
+    return result

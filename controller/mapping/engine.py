@@ -1,0 +1,187 @@
+"""Evaluate a mapping file's ordered rules over the inputs of one Network.
+
+Pure: `apply_rules(mapping, inputs)` reads the input roots (providerConfig, network, shoot,
+featureGates, images), writes `values.*` (the chart values override) and `vars.*` (scratch space later
+rules may read), collects every field error raised by `forbid` rules and transforms, and returns the
+values plus the status outputs. Called by `pipeline`; the language is documented in
+`values-mapping/README.md`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from controller.errors import NO_VALUE, ConfigurationError, FieldError
+from controller.mapping import paths, transforms
+
+INPUT_ROOTS = ("providerConfig", "network", "shoot", "featureGates", "images", "vars", "values")
+WRITABLE_ROOTS = ("values", "vars")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
+_ORDER = {"lt": lambda a, b: a < b, "le": lambda a, b: a <= b,
+          "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
+
+
+@dataclass(frozen=True)
+class MappingResult:
+    values: dict
+    status: dict
+
+
+class RuleError(Exception):
+    """A rule that cannot be evaluated as written (wrong value for a `map`, say): a mapping bug or an
+    input the schema should have refused; reported as a configuration problem with the rule index."""
+
+
+def apply_rules(mapping, inputs: dict) -> MappingResult:
+    state = copy.deepcopy(inputs)
+    state.setdefault("vars", {})
+    state.setdefault("values", {})
+    errors: list[FieldError] = []
+    for index, rule in enumerate(mapping.rules):
+        try:
+            if not holds(rule.get("when"), state):
+                continue
+            if "forbid" in rule:
+                value = paths.get(state, rule["valueFrom"], None) if "valueFrom" in rule else NO_VALUE
+                errors.append(FieldError(rule["field"], rule.get("type", "Forbidden"), rule["forbid"], value))
+            else:
+                _apply_set(rule, state)
+        except ConfigurationError as exc:
+            errors.extend(exc.errors)
+        except RuleError as exc:
+            errors.append(FieldError("", "Invalid", f"{mapping.source.name} rules[{index}]: {exc}"))
+    if errors:
+        raise ConfigurationError(errors)
+    status = {key: paths.get(state, source, None) for key, source in mapping.status.items()}
+    return MappingResult(values=state["values"], status=status)
+
+
+def _apply_set(rule: dict, state: dict) -> None:
+    if "value" in rule:
+        value = copy.deepcopy(rule["value"])
+    elif "from" in rule:
+        value = paths.get(state, rule["from"])
+        if value is paths.MISSING or value is None:
+            if "default" not in rule:
+                return
+            value = copy.deepcopy(rule["default"])
+    elif "format" in rule:
+        value = _format(rule["format"], state)
+        if value is None:
+            return
+    else:
+        args = {name: _argument(arg, state) for name, arg in (rule.get("args") or {}).items()}
+        value = transforms.REGISTRY[rule["transform"]](**args)
+        if value is transforms.SKIP:
+            return
+    if "map" in rule:
+        table = rule["map"]
+        if value not in table or isinstance(value, (dict, list)):
+            if "mapDefault" not in rule:
+                raise RuleError(f"no entry for {value!r} in map of {rule['set']}")
+            value = copy.deepcopy(rule["mapDefault"])
+        else:
+            value = copy.deepcopy(table[value])
+    paths.put(state, rule["set"], value)
+
+
+def _argument(arg: Any, state: dict) -> Any:
+    if isinstance(arg, dict) and set(arg) == {"value"}:
+        return arg["value"]
+    value = paths.get(state, arg, None)
+    return copy.deepcopy(value)
+
+
+def _format(template: str, state: dict) -> str | None:
+    """`"cidr={shoot.spec.networking.nodes}"`; None (rule skipped) if a placeholder is missing."""
+    missing = False
+
+    def replace(match: re.Match) -> str:
+        nonlocal missing
+        value = paths.get(state, match.group(1), None)
+        if value is None:
+            missing = True
+            return ""
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    result = _PLACEHOLDER.sub(replace, template)
+    return None if missing else result
+
+
+def holds(condition: Any, state: dict) -> bool:
+    """Evaluate a `when:` condition; absent condition holds."""
+    if condition is None:
+        return True
+    if isinstance(condition, list):
+        return all(holds(c, state) for c in condition)
+    for key, test in condition.items():
+        if key == "all":
+            ok = all(holds(c, state) for c in test)
+        elif key == "any":
+            ok = any(holds(c, state) for c in test)
+        elif key == "not":
+            ok = not holds(test, state)
+        else:
+            ok = _test(paths.get(state, key, None), test)
+        if not ok:
+            return False
+    return True
+
+
+def _test(value: Any, test: Any) -> bool:
+    if not isinstance(test, dict):
+        return _equal(value, test)
+    for op, operand in test.items():
+        if op == "eq":
+            ok = _equal(value, operand)
+        elif op == "ne":
+            ok = not _equal(value, operand)
+        elif op == "in":
+            ok = any(_equal(value, o) for o in operand)
+        elif op == "notIn":
+            ok = not any(_equal(value, o) for o in operand)
+        elif op == "contains":
+            ok = isinstance(value, (list, str)) and operand in value
+        elif op in _ORDER:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and _ORDER[op](value, operand)
+        elif op == "present":
+            ok = (value is not None) == bool(operand)
+        elif op == "truthy":
+            ok = bool(value) == bool(operand)
+        else:
+            raise RuleError(f"unknown condition operator {op!r}")
+        if not ok:
+            return False
+    return True
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Equality that keeps booleans apart from 0/1 (YAML `true` is not the number 1)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    return a == b
+
+
+def condition_paths(condition: Any) -> Iterator[str]:
+    """Every input path a condition reads (the loader checks their roots)."""
+    if condition is None:
+        return
+    if isinstance(condition, list):
+        for c in condition:
+            yield from condition_paths(c)
+        return
+    for key, test in condition.items():
+        if key in ("all", "any"):
+            for c in test:
+                yield from condition_paths(c)
+        elif key == "not":
+            yield from condition_paths(test)
+        else:
+            yield key
+
+
+def format_paths(template: str) -> list[str]:
+    return _PLACEHOLDER.findall(template)

@@ -1,0 +1,134 @@
+"""Read `values-mapping/<type>.yaml` into a checked `TypeMapping`.
+
+Called once at start-up by the CLI and the controller. A mapping file is data written by operators,
+so it is checked here, before any Network is processed: the file against `mapping-file.schema.json`,
+every rule's paths against the known input roots, every transform and format name against its
+registry, and the providerConfig schema against the JSON Schema meta-schema.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from dataclasses import dataclass, field
+
+import jsonschema
+import yaml
+
+from controller.mapping import transforms
+from controller.mapping.engine import INPUT_ROOTS, WRITABLE_ROOTS, condition_paths, format_paths
+
+_FILE_SCHEMA = json.loads((pathlib.Path(__file__).parent / "mapping-file.schema.json").read_text())
+
+
+class MappingFileError(Exception):
+    """The mapping file itself is wrong (an operator error caught at start-up, not per Network)."""
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    chart: pathlib.Path
+    release: str
+    legacy_objects: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True)
+class TypeMapping:
+    type: str
+    source: pathlib.Path
+    chart: pathlib.Path
+    release_name: str
+    release_namespace: str
+    managed_resource: str
+    origin: str
+    provider_api_version: str
+    provider_kind: str
+    type_meta_required: bool
+    schema: dict
+    provider_status: dict
+    config_api_version: str
+    feature_gates: dict[str, bool]
+    rules: tuple[dict, ...]
+    status: dict[str, str]
+    monitoring: Monitoring | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def load_mapping(path: str | pathlib.Path) -> TypeMapping:
+    path = pathlib.Path(path).resolve()
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise MappingFileError(f"{path}: {exc}") from exc
+    problems = [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+                for e in jsonschema.Draft202012Validator(_FILE_SCHEMA).iter_errors(doc)]
+    if problems:
+        raise MappingFileError(f"{path}: " + "; ".join(problems))
+    base = path.parent
+    provider = doc["providerConfig"]
+    try:
+        jsonschema.Draft202012Validator.check_schema(provider["schema"])
+    except jsonschema.SchemaError as exc:
+        raise MappingFileError(f"{path}: providerConfig.schema is not a valid JSON Schema: {exc.message}") from exc
+    for index, rule in enumerate(doc["rules"]):
+        _check_rule(path, index, rule)
+    for key, source in (doc.get("status") or {}).items():
+        _check_path(path, f"status.{key}", source, INPUT_ROOTS)
+    monitoring = None
+    if doc.get("monitoring"):
+        mon = doc["monitoring"]
+        monitoring = Monitoring((base / mon["chart"]).resolve(), mon["release"], tuple(mon.get("legacyObjects", ())))
+    chart = (base / doc["chart"]).resolve()
+    for chart_dir in [chart] + ([monitoring.chart] if monitoring else []):
+        if not (chart_dir / "Chart.yaml").is_file():
+            raise MappingFileError(f"{path}: chart {chart_dir} has no Chart.yaml")
+    return TypeMapping(
+        type=doc["type"], source=path, chart=chart,
+        release_name=doc["release"]["name"], release_namespace=doc["release"]["namespace"],
+        managed_resource=doc["managedResource"]["name"], origin=doc["managedResource"]["origin"],
+        provider_api_version=provider["apiVersion"], provider_kind=provider["kind"],
+        type_meta_required=provider.get("typeMetaRequired", False), schema=provider["schema"],
+        provider_status=doc["providerStatus"],
+        config_api_version=doc["controllerConfiguration"]["apiVersion"],
+        feature_gates=dict(doc.get("featureGates") or {}),
+        rules=tuple(doc["rules"]), status=dict(doc.get("status") or {}), monitoring=monitoring,
+    )
+
+
+def load_mappings(directory: str | pathlib.Path, types: list[str] | None = None) -> dict[str, TypeMapping]:
+    """Every `<type>.yaml` of the directory (or only the named types), keyed by type."""
+    directory = pathlib.Path(directory)
+    wanted = types or sorted(p.stem for p in directory.glob("*.yaml"))
+    mappings = {}
+    for name in wanted:
+        file = directory / f"{name}.yaml"
+        if not file.is_file():
+            raise MappingFileError(f"no mapping file for network type {name!r} ({file})")
+        mapping = load_mapping(file)
+        if mapping.type != name:
+            raise MappingFileError(f"{file}: declares type {mapping.type!r}, expected {name!r}")
+        mappings[name] = mapping
+    return mappings
+
+
+def _check_rule(path: pathlib.Path, index: int, rule: dict) -> None:
+    where = f"rules[{index}]"
+    if "set" in rule:
+        _check_path(path, where + ".set", rule["set"], WRITABLE_ROOTS)
+        if "from" in rule:
+            _check_path(path, where + ".from", rule["from"], INPUT_ROOTS)
+        if "transform" in rule and rule["transform"] not in transforms.REGISTRY:
+            raise MappingFileError(f"{path}: {where}.transform: unknown transform {rule['transform']!r} "
+                                   f"(known: {', '.join(sorted(transforms.REGISTRY))})")
+        for placeholder in format_paths(rule.get("format", "")):
+            _check_path(path, where + ".format", placeholder, INPUT_ROOTS)
+        for name, arg in (rule.get("args") or {}).items():
+            if isinstance(arg, str):
+                _check_path(path, f"{where}.args.{name}", arg, INPUT_ROOTS)
+    for cond_path in condition_paths(rule.get("when")):
+        _check_path(path, where + ".when", cond_path, INPUT_ROOTS)
+
+
+def _check_path(path: pathlib.Path, where: str, value: str, roots: tuple[str, ...]) -> None:
+    if value.split(".")[0] not in roots:
+        raise MappingFileError(f"{path}: {where}: {value!r} must start with one of {', '.join(roots)}")

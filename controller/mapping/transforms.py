@@ -1,0 +1,227 @@
+"""The registry of named pure transforms a mapping file may call (`transform: <name>`).
+
+Each one says, in its docstring, which rule of the reference (`calico.md`, `cilium.md`) it
+implements. A transform receives the rule's `args` as keyword arguments (already resolved from their
+input paths), returns the value to set, or `SKIP` to leave the target alone, and raises
+`ConfigurationError` for input that cannot be mapped. Called only by `engine`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from decimal import Decimal
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+from controller.errors import ConfigurationError, FieldError
+from controller.mapping.formats import parse_quantity
+
+REGISTRY: dict[str, Callable[..., Any]] = {}
+SKIP = object()
+FAMILY_ORDER = ("IPv4", "IPv6")
+
+
+def transform(func: Callable[..., Any]) -> Callable[..., Any]:
+    REGISTRY[func.__name__] = func
+    return func
+
+
+@transform
+def dualStackFamilies(families: list | None, constraints: list | None) -> list:
+    """calico.md 2.1 step 4 / cilium.md 2.1 step 3: while the shoot has the constraint
+    `DualStackNodesMigrationReady` and it is not True, only the first IP family is deployed."""
+    families = list(families or [])
+    for constraint in constraints or []:
+        if constraint.get("type") == "DualStackNodesMigrationReady" and constraint.get("status") != "True":
+            return families[:1]
+    return families
+
+
+@transform
+def orderedFamilies(families: list | None) -> list:
+    """`status.ipFamilies`: the families actually deployed, IPv4 before IPv6 (calico.md 4.3, cilium.md 4.2)."""
+    return [f for f in FAMILY_ORDER if f in (families or [])]
+
+
+@transform
+def nodeAutodetection(specNodes: str | None, statusNodes: list | None, family: str) -> Any:
+    """calico.md 2.1 step 6: IP autodetection from the shoot's node CIDRs.
+
+    `cidr=<spec.networking.nodes>` for IPv4; when `status.networking.nodes` is known, `cidr=` plus the
+    comma-joined CIDRs of the family (an empty string, rendering no env, if there are none). Without
+    `spec.networking.nodes` the user's value or Calico's default stays (SKIP).
+    """
+    if not specNodes:
+        return SKIP
+    if statusNodes:
+        same = [c for c in statusNodes if _family(c) == family]
+        return "cidr=" + ",".join(same) if same else ""
+    return f"cidr={specNodes}" if family == "IPv4" else SKIP
+
+
+@transform
+def lastCidrOfFamily(cidrs: list | None, family: str, field: str) -> Any:
+    """calico.md 2.3: `global.podCIDRv6` = the last non-IPv4 CIDR of `shoot.status.networking.pods`."""
+    found = SKIP
+    for index, cidr in enumerate(cidrs or []):
+        parsed = _parse_cidr(cidr, f"{field}[{index}]")
+        if (parsed.version == 6) == (family == "IPv6"):
+            found = cidr
+    return found
+
+
+@transform
+def firstCidrOfFamily(cidrs: Any, family: str, field: str, reason: str) -> str:
+    """cilium.md 2.3: native-routing CIDR = the first CIDR of the family in the given shoot list
+    (a single string counts as a one-element list); a configuration error if there is none."""
+    if isinstance(cidrs, str):
+        cidrs = [cidrs]
+    if not cidrs:
+        raise ConfigurationError(FieldError(field, "Required", reason))
+    for index, cidr in enumerate(cidrs):
+        if (_parse_cidr(cidr, f"{field}[{index}]").version == 6) == (family == "IPv6"):
+            return cidr
+    raise ConfigurationError(FieldError(field, "Invalid", f"no {family} CIDR: {reason}", cidrs))
+
+
+@transform
+def cidrsOverlap(a: str | None, b: str | None) -> bool:
+    """cilium.md 2.3 (wireguard strict mode): do two CIDRs overlap? Host bits may be set, like Go's
+    netip.ParsePrefix; different families never overlap; a missing CIDR means no overlap."""
+    if not a or not b:
+        return False
+    try:
+        return ipaddress.ip_network(a, strict=False).overlaps(ipaddress.ip_network(b, strict=False))
+    except (ValueError, TypeError):
+        return False
+
+
+@transform
+def canonicalResources(resources: dict | None) -> dict:
+    """calico.md 2.3: resource requests in the canonical form of resource.Quantity (`0.1` -> `100m`)."""
+    return {name: canonical_quantity(str(value)) for name, value in (resources or {}).items()}
+
+
+@transform
+def goDuration(value: str | None) -> Any:
+    """cilium.md 2.3: durations written the way Go's time.Duration.String() writes them (`1m` -> `1m0s`)."""
+    if value is None:
+        return SKIP
+    return format_go_duration(parse_go_duration(value))
+
+
+@transform
+def externalHost(addresses: list | None, field: str) -> str:
+    """cilium.md 2.3: without an explicit k8sServiceHost, the host of the shoot's `external` advertised
+    address is the API server cilium talks to when it replaces kube-proxy."""
+    if not addresses:
+        raise ConfigurationError(FieldError(field, "Required", "the shoot has no advertised addresses yet"))
+    external = next((a for a in addresses if a.get("name") == "external"), None)
+    if external is None:
+        raise ConfigurationError(FieldError(field, "Required", "the shoot has no advertised address named external"))
+    try:
+        host = urlparse(external.get("url", "")).hostname
+    except ValueError:
+        host = None
+    if not host:
+        raise ConfigurationError(FieldError(field, "Invalid", "cannot read a host from the external address",
+                                            external.get("url")))
+    return host
+
+
+@transform
+def sumOf(items: list | None, key: str) -> int:
+    """Sum of one integer field over a list (cilium.md 2.3: workers' `minimum` decides operator HA)."""
+    return sum(int(item.get(key) or 0) for item in items or [])
+
+
+@transform
+def joinWords(items: list | None) -> Any:
+    """A list as one space-separated string (cilium `devices`); SKIP for an empty list."""
+    return " ".join(items) if items else SKIP
+
+
+def _family(cidr: str) -> str:
+    try:
+        return "IPv6" if ipaddress.ip_network(cidr, strict=False).version == 6 else "IPv4"
+    except ValueError:
+        return ""
+
+
+def _parse_cidr(cidr: Any, field: str):
+    try:
+        return ipaddress.ip_network(str(cidr), strict=False)
+    except ValueError:
+        raise ConfigurationError(FieldError(field, "Invalid", "must be a valid CIDR", cidr)) from None
+
+
+_BINARY = [("Ei", 2 ** 60), ("Pi", 2 ** 50), ("Ti", 2 ** 40), ("Gi", 2 ** 30), ("Mi", 2 ** 20), ("Ki", 2 ** 10)]
+_DECIMAL = [("E", 10 ** 18), ("P", 10 ** 15), ("T", 10 ** 12), ("G", 10 ** 9), ("M", 10 ** 6), ("k", 10 ** 3)]
+
+
+def canonical_quantity(text: str) -> str:
+    """resource.Quantity's canonical string: binary suffixes stay binary where exact, decimal values use
+    the largest exact decimal suffix, fractions become milli-units (rounded up, as Kubernetes does)."""
+    value = parse_quantity(text)
+    binary = re.search(r"[KMGTPE]i$", text.strip()) is not None
+    if value == value.to_integral_value():
+        number = int(value)
+        if binary:
+            for suffix, factor in _BINARY:
+                if number and number % factor == 0:
+                    return f"{number // factor}{suffix}"
+            return str(number)
+        for suffix, factor in _DECIMAL:
+            if number and number % factor == 0:
+                return f"{number // factor}{suffix}"
+        return str(number)
+    milli = (value * 1000).to_integral_value(rounding="ROUND_CEILING")
+    if milli % 1000 == 0:
+        return str(int(milli // 1000))
+    return f"{int(milli)}m"
+
+
+_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
+_UNIT_NS = {"ns": 1, "us": 1000, "µs": 1000, "μs": 1000, "ms": 10 ** 6, "s": 10 ** 9, "m": 60 * 10 ** 9,
+            "h": 3600 * 10 ** 9}
+
+
+def parse_go_duration(text: str) -> int:
+    """Nanoseconds of a Go duration string (`1h30m`, `1.5s`)."""
+    if text == "0":
+        return 0
+    total, pos = Decimal(0), 0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != pos or not match.group(1) or match.group(1) == ".":
+            raise ValueError(f"invalid duration {text!r}")
+        total += Decimal(match.group(1)) * _UNIT_NS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or pos == 0:
+        raise ValueError(f"invalid duration {text!r}")
+    return int(total)
+
+
+def format_go_duration(ns: int) -> str:
+    """time.Duration.String(): `1m0s`, `1h30m0s`, `1.5s`, `300ms`, `0s`."""
+    if ns == 0:
+        return "0s"
+    sign = "-" if ns < 0 else ""
+    ns = abs(ns)
+    if ns < 10 ** 9:
+        for unit, factor in (("ms", 10 ** 6), ("µs", 10 ** 3), ("ns", 1)):
+            if ns >= factor:
+                return sign + _trim(Decimal(ns) / factor) + unit
+    hours, rest = divmod(ns, 3600 * 10 ** 9)
+    minutes, rest = divmod(rest, 60 * 10 ** 9)
+    seconds = _trim(Decimal(rest) / 10 ** 9) + "s"
+    if hours:
+        return f"{sign}{hours}h{minutes}m{seconds}"
+    if minutes:
+        return f"{sign}{minutes}m{seconds}"
+    return sign + seconds
+
+
+def _trim(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -1,0 +1,34 @@
+"""Flags of `gardener-extension-networking run`, with the Go extensions' names and defaults.
+
+Used by `cli` (parsing) and `loop` (reading). Kept apart from `cli` so the flag list reads as one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--types", default="calico,cilium", help="network types to serve (comma-separated)")
+    add("--kubeconfig", default=os.environ.get("KUBECONFIG", ""), help="kubeconfig of the seed (default: in-cluster)")
+    add("--config-file", default="", help="ControllerConfiguration file")
+    add("--max-concurrent-reconciles", type=int, default=5, help="reconcile workers")
+    add("--max-parallel-renders", type=int, default=0, help="helm processes at once (default: CPU count)")
+    add("--ignore-operation-annotation", action=argparse.BooleanOptionalAction, default=False,
+        help="reconcile on generation changes instead of the gardener.cloud/operation annotation")
+    add("--resync-period", type=float, default=300.0, help="seconds between full re-lists of Networks")
+    add("--leader-election", action=argparse.BooleanOptionalAction, default=None,
+        help="use a Lease for leader election (default: on in-cluster, off with a kubeconfig)")
+    add("--leader-election-id", default="networking-leader-election", help="name of the leader election Lease")
+    add("--leader-election-namespace", default=os.environ.get("LEADER_ELECTION_NAMESPACE", "garden"),
+        help="namespace of the leader election Lease (env LEADER_ELECTION_NAMESPACE)")
+    add("--heartbeat-namespace", default=os.environ.get("LEADER_ELECTION_NAMESPACE", "garden"),
+        help="namespace of the gardener-extension-heartbeat Lease")
+    add("--heartbeat-renew-interval-seconds", type=float, default=30.0, help="heartbeat Lease renew interval")
+    add("--health-bind-address", default=":8081", help="address of /healthz and /readyz")
+    add("--metrics-bind-address", default=":8080", help="address of /metrics")
+    add("--delete-timeout", type=float, default=120.0, help="seconds to wait for the ManagedResource to be gone")
+    add("--gardener-version", default="", help="accepted for compatibility with the Go extensions' charts")
+    add("--log-level", default="info", choices=["debug", "info", "error"])

@@ -1,0 +1,70 @@
+"""The pure pipeline from one Network to its desired ManagedResource: decode, map, render, package.
+
+Called by the CLI (`render`, `validate`) and by `reconciler`; nothing here talks to the API server.
+`compute_values` is synchronous and needs no helm; `desired_state` adds the helm render and the
+Gardener packaging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controller import shoot as shoots
+from controller.config import ControllerConfig
+from controller.errors import ConfigurationError, FieldError
+from controller.managedresource import build_managed_resource, build_secret
+from controller.mapping import MappingResult, TypeMapping, apply_rules
+from controller.mapping.decode import decode_provider_config
+from controller.render import Renderer, Rendered
+from controller.validation import validate_network
+
+
+@dataclass(frozen=True)
+class Desired:
+    """Everything a reconcile writes for one Network."""
+
+    values: dict
+    rendered: Rendered
+    secret: dict
+    managed_resource: dict
+    status: dict  # the Network status fields the type owns: providerStatus, ipFamilies
+
+
+def build_inputs(mapping: TypeMapping, network: dict, shoot: dict, config: ControllerConfig) -> dict:
+    """The input roots of the mapping language; every problem of the Network and its providerConfig
+    is reported at once."""
+    errors = validate_network(network)
+    provider = {}
+    try:
+        provider = decode_provider_config(network, mapping.provider_api_version, mapping.provider_kind,
+                                          mapping.schema, mapping.type_meta_required)
+    except ConfigurationError as exc:
+        errors.extend(exc.errors)
+    if not shoots.kube_version(shoot):
+        errors.append(FieldError("spec.kubernetes.version", "Required", "the shoot has no Kubernetes version"))
+    if errors:
+        raise ConfigurationError(errors)
+    return {
+        "providerConfig": provider,
+        "network": {"metadata": network.get("metadata") or {}, "spec": network.get("spec") or {}},
+        "shoot": shoot,
+        "featureGates": config.gates_for(mapping.feature_gates),
+        "images": dict(config.images),
+    }
+
+
+def compute_values(mapping: TypeMapping, network: dict, shoot: dict, config: ControllerConfig) -> MappingResult:
+    return apply_rules(mapping, build_inputs(mapping, network, shoot, config))
+
+
+async def desired_state(renderer: Renderer, mapping: TypeMapping, network: dict, shoot: dict,
+                        config: ControllerConfig) -> Desired:
+    result = compute_values(mapping, network, shoot, config)
+    rendered = await renderer.render(mapping.chart, mapping.release_name, mapping.release_namespace,
+                                     result.values, shoots.kube_version(shoot))
+    namespace = (network.get("metadata") or {}).get("namespace") or "default"
+    secret = build_secret(namespace, mapping.managed_resource, rendered.manifest_text())
+    managed_resource = build_managed_resource(namespace, mapping.managed_resource, mapping.origin,
+                                              secret["metadata"]["name"])
+    status = {"providerStatus": dict(mapping.provider_status), **result.status}
+    return Desired(result.values, rendered, secret, managed_resource, status)

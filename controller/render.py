@@ -1,0 +1,166 @@
+"""Render a chart with the real helm binary (through pyhelm3) into ordered manifests.
+
+Pure from the caller's point of view: same chart files + values + kube version give the same result,
+so results are cached by a digest of exactly those inputs and steady-state reconciles start no helm
+process. Called by `pipeline` (shoot chart) and by `reconciler` (seed monitoring chart).
+
+Why not pyhelm3's `template()`: it cannot pass `--kube-version` (Capabilities would then follow the
+helm binary: v1.32 under helm 3.17, v1.35 under helm 4.1) and it merges several value dicts by
+concatenating lists. We build the argv ourselves and run it through pyhelm3's `Command.run`, with one
+merged values dict on stdin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import pyhelm3
+import yaml
+from pyhelm3 import errors as helm_errors
+
+from controller import metrics
+from controller.errors import ConfigurationError, TransientError
+
+HOOK_ANNOTATION = "helm.sh/hook"
+_SOURCE = re.compile(r"^# Source: (.+)$", re.M)
+_DOC_SEPARATOR = re.compile(r"^---[ \t]*$", re.M)
+# stderr fragments of helm that mean "these values cannot render this chart" (a permanent problem).
+_PERMANENT_HELM_ERRORS = ("execution error", "values don't meet the specifications", "parse error",
+                          "failed to render", "error converting yaml")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One rendered object: the template it came from, its YAML text and the parsed object."""
+
+    source: str
+    text: str
+    obj: dict
+
+
+@dataclass(frozen=True)
+class Rendered:
+    manifests: tuple[Manifest, ...]
+
+    @property
+    def objects(self) -> list[dict]:
+        return [m.obj for m in self.manifests]
+
+    def manifest_text(self) -> str:
+        """All documents the way Gardener's chart renderer joins them (`\\n---\\n# Source: <file>\\n`)."""
+        return "".join(f"\n---\n# Source: {m.source}\n{m.text}" for m in self.manifests)
+
+
+def find_helm() -> str:
+    """HELM_BINARY, else a helm on PATH, else the one set-up put into this virtualenv."""
+    explicit = os.environ.get("HELM_BINARY")
+    if explicit:
+        return explicit
+    return shutil.which("helm") or str(pathlib.Path(sys.prefix) / "bin" / "helm")
+
+
+def chart_digest(chart: pathlib.Path) -> str:
+    """sha256 over every file of the chart (relative path + content), so edits invalidate the cache."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in chart.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(chart)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def parse_manifests(stdout: str) -> tuple[Manifest, ...]:
+    """Split `helm template` output into documents, keep the `# Source:` of each, drop empty ones."""
+    result = []
+    for chunk in _DOC_SEPARATOR.split(stdout):
+        source_match = _SOURCE.search(chunk)
+        body = _SOURCE.sub("", chunk, count=1).strip("\n")
+        obj = yaml.safe_load(body) if body.strip() else None
+        if not obj:
+            continue
+        result.append(Manifest(source_match.group(1).strip() if source_match else "", body + "\n", obj))
+    return tuple(result)
+
+
+class Renderer:
+    """One pyhelm3 Client for the process, a semaphore bounding helm processes, an LRU render cache."""
+
+    def __init__(self, helm_binary: str | None = None, max_parallel: int | None = None, cache_size: int = 512):
+        self.binary = helm_binary or find_helm()
+        try:
+            self.client = pyhelm3.Client(executable=self.binary)
+        except (AssertionError, OSError, subprocess.CalledProcessError) as exc:  # pyhelm3 asserts it exists
+            raise TransientError(f"helm binary {self.binary!r} is not usable: {exc}") from exc
+        self.version = str(self.client.version)
+        self._max_parallel = max_parallel or os.cpu_count() or 2
+        self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._cache: OrderedDict[str, Rendered] = OrderedDict()
+        self._cache_size = cache_size
+        self._digests: dict[pathlib.Path, tuple[float, str]] = {}
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if loop not in self._semaphores:
+            self._semaphores[loop] = asyncio.Semaphore(self._max_parallel)
+        return self._semaphores[loop]
+
+    def _chart_digest(self, chart: pathlib.Path) -> str:
+        newest = max((p.stat().st_mtime for p in chart.rglob("*")), default=0.0)
+        cached = self._digests.get(chart)
+        if cached is None or cached[0] != newest:
+            cached = (newest, chart_digest(chart))
+            self._digests[chart] = cached
+        return cached[1]
+
+    def cache_key(self, chart: pathlib.Path, release: str, namespace: str, values: dict, kube_version: str) -> str:
+        canonical = json.dumps(
+            [self._chart_digest(chart), release, namespace, values, kube_version, self.version],
+            sort_keys=True, separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    async def render(self, chart: pathlib.Path, release: str, namespace: str, values: dict,
+                     kube_version: str) -> Rendered:
+        chart = pathlib.Path(chart).resolve()
+        key = self.cache_key(chart, release, namespace, values, kube_version)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            metrics.RENDER_CACHE.labels("hit").inc()
+            return self._cache[key]
+        metrics.RENDER_CACHE.labels("miss").inc()
+        argv = ["template", release, str(chart), "--namespace", namespace,
+                "--kube-version", kube_version, "--values", "-"]
+        async with self._semaphore():
+            metrics.HELM_IN_FLIGHT.inc()
+            started = time.perf_counter()
+            try:
+                stdout = await self.client._command.run(argv, json.dumps(values).encode())
+            except helm_errors.Error as exc:
+                stderr = exc.stderr.decode(errors="replace").strip() if isinstance(exc.stderr, bytes) else str(exc)
+                if any(fragment in stderr.lower() for fragment in _PERMANENT_HELM_ERRORS):
+                    raise ConfigurationError(f"chart {chart.name} cannot be rendered: {stderr}") from exc
+                raise TransientError(f"helm template {chart.name} failed: {stderr}") from exc
+            except OSError as exc:
+                raise TransientError(f"helm could not be started: {exc}") from exc
+            finally:
+                metrics.HELM_IN_FLIGHT.dec()
+                metrics.RENDER_SECONDS.labels(chart.name).observe(time.perf_counter() - started)
+        rendered = Rendered(parse_manifests(stdout.decode()))
+        hooks = [m.source for m in rendered.manifests
+                 if HOOK_ANNOTATION in ((m.obj.get("metadata") or {}).get("annotations") or {})]
+        if hooks:
+            raise ConfigurationError(
+                f"chart {chart.name} renders helm hooks, which a ManagedResource cannot run: {', '.join(hooks)}")
+        self._cache[key] = rendered
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return rendered

@@ -1,0 +1,48 @@
+"""Facts the contract needs from the Cluster resource's Shoot, and the default Shoot of the CLI.
+
+Pure readers, used by `pipeline` (kube version), `reconciler` (failed shoot, force deletion) and `cli`
+(default shoot when no `--cluster` is given).
+"""
+
+from __future__ import annotations
+
+import copy
+
+FORCE_DELETION_ANNOTATION = "confirmation.gardener.cloud/force-deletion"
+
+# The shoot `render`/`validate` assume without --cluster: Gardener's defaults for a new IPv4 shoot
+# (kube-proxy enabled in IPTables mode, no VPA, one worker pool of minimum 1), Kubernetes 1.32.0.
+DEFAULT_SHOOT = {
+    "apiVersion": "core.gardener.cloud/v1beta1",
+    "kind": "Shoot",
+    "metadata": {"name": "local", "namespace": "garden-local"},
+    "spec": {
+        "kubernetes": {"version": "1.32.0", "kubeProxy": {"enabled": True, "mode": "IPTables"}},
+        "networking": {"type": "", "ipFamilies": ["IPv4"]},
+        "provider": {"type": "local", "workers": [{"name": "worker", "minimum": 1, "maximum": 2}]},
+    },
+}
+
+
+def default_shoot() -> dict:
+    return copy.deepcopy(DEFAULT_SHOOT)
+
+
+def shoot_of(cluster: dict | None) -> dict:
+    """`cluster.spec.shoot`, or the default shoot when there is no Cluster."""
+    if cluster is None:
+        return default_shoot()
+    return (cluster.get("spec") or {}).get("shoot") or {}
+
+
+def kube_version(shoot: dict) -> str:
+    return ((shoot.get("spec") or {}).get("kubernetes") or {}).get("version") or ""
+
+
+def is_failed(shoot: dict) -> bool:
+    return ((shoot.get("status") or {}).get("lastOperation") or {}).get("state") == "Failed"
+
+
+def needs_force_deletion(shoot: dict) -> bool:
+    value = ((shoot.get("metadata") or {}).get("annotations") or {}).get(FORCE_DELETION_ANNOTATION, "")
+    return str(value).lower() in ("true", "1", "t")

@@ -1,0 +1,1 @@
+"""Test infrastructure shipped with the controller (API server emulator)."""

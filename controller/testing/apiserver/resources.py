@@ -1,0 +1,203 @@
+"""The resource registry: built-in kinds, CRD-defined kinds, and the discovery documents.
+
+``Emulator`` loads CRD YAML files into a :class:`Registry`; ``app.py`` resolves every URL against it
+and serves discovery from it; ``rest.py`` reads the per-resource behaviour flags.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import yaml
+
+from .schema import StructuralSchema
+from .tables import AGE, NAME, Column, printer_column
+
+VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+SUBRESOURCE_VERBS = ["get", "patch", "update"]
+
+
+@dataclass(eq=False)
+class ResourceType:
+    group: str
+    version: str
+    plural: str
+    singular: str
+    kind: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    status_subresource: bool = False
+    custom: bool = False
+    """CRD-backed: tracks generation, validates against ``schema``, refuses unconditional updates and
+    strategic merge patches, and answers deletes with the object (like apiextensions-apiserver)."""
+    schema: StructuralSchema | None = None
+    columns: tuple[Column, ...] = (NAME, AGE)
+    prepare: Callable[[dict, dict | None], None] | None = None
+    """Type-specific defaulting on create (old is None) and update, e.g. Secret stringData."""
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def storage_key(self) -> tuple[str, str]:
+        """All served versions of a resource share one storage."""
+        return (self.group, self.plural)
+
+    def discovery(self) -> list[dict]:
+        entry = {"name": self.plural, "singularName": self.singular, "namespaced": self.namespaced,
+                 "kind": self.kind, "verbs": VERBS}
+        if self.short_names:
+            entry["shortNames"] = list(self.short_names)
+        if self.categories:
+            entry["categories"] = list(self.categories)
+        entries = [entry]
+        if self.status_subresource:
+            entries.append({"name": f"{self.plural}/status", "singularName": "", "namespaced": self.namespaced,
+                            "kind": self.kind, "verbs": SUBRESOURCE_VERBS})
+        return entries
+
+
+def _prepare_secret(obj: dict, old: dict | None) -> None:
+    string_data = obj.pop("stringData", None) or {}
+    if string_data:
+        data = obj.setdefault("data", {}) or {}
+        obj["data"] = data
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+    obj.setdefault("type", old.get("type", "Opaque") if old else "Opaque")
+
+
+def _prepare_namespace(obj: dict, old: dict | None) -> None:
+    meta = obj["metadata"]
+    meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+    if old is None:
+        obj["status"] = {"phase": "Active"}
+
+
+def _count(*keys: str) -> Callable[[dict], int]:
+    return lambda o: sum(len(o.get(k) or {}) for k in keys)
+
+
+def _builtins() -> list[ResourceType]:
+    return [
+        ResourceType("", "v1", "namespaces", "namespace", "Namespace", False, ("ns",), (), True,
+                     columns=(NAME, Column("Status", "string", lambda o: o.get("status", {}).get("phase")), AGE),
+                     prepare=_prepare_namespace),
+        ResourceType("", "v1", "secrets", "secret", "Secret", True,
+                     columns=(NAME, Column("Type", "string", lambda o: o.get("type")),
+                              Column("Data", "string", _count("data")), AGE),
+                     prepare=_prepare_secret),
+        ResourceType("", "v1", "configmaps", "configmap", "ConfigMap", True, ("cm",),
+                     columns=(NAME, Column("Data", "string", _count("data", "binaryData")), AGE)),
+        ResourceType("", "v1", "events", "event", "Event", True, ("ev",)),
+        ResourceType("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, ("sa",)),
+        ResourceType("coordination.k8s.io", "v1", "leases", "lease", "Lease", True,
+                     columns=(NAME, Column("Holder", "string",
+                                           lambda o: (o.get("spec") or {}).get("holderIdentity")), AGE)),
+        ResourceType("events.k8s.io", "v1", "events", "event", "Event", True, ("ev",)),
+    ]
+
+
+def crd_resource_types(crd: dict) -> list[ResourceType]:
+    """One ResourceType per served version of an ``apiextensions.k8s.io/v1`` CRD document."""
+    spec, names = crd["spec"], crd["spec"]["names"]
+    types = []
+    for version in spec["versions"]:
+        if not version.get("served", True):
+            continue
+        openapi = (version.get("schema") or {}).get("openAPIV3Schema")
+        printer = version.get("additionalPrinterColumns") or []
+        types.append(ResourceType(
+            group=spec["group"], version=version["name"], plural=names["plural"],
+            singular=names.get("singular", names["kind"].lower()), kind=names["kind"],
+            namespaced=spec.get("scope", "Namespaced") == "Namespaced",
+            short_names=tuple(names.get("shortNames", ())), categories=tuple(names.get("categories", ())),
+            status_subresource="status" in (version.get("subresources") or {}),
+            custom=True,
+            schema=StructuralSchema(openapi) if openapi else None,
+            columns=(NAME, *map(printer_column, printer)) if printer else (NAME, AGE),
+        ))
+    return types
+
+
+def read_yaml_documents(paths: Iterable[str | Path]) -> list[dict]:
+    """All YAML documents of the given files and directories (``*.yaml``/``*.yml``/``*.json``, sorted)."""
+    documents = []
+    for path in map(Path, paths):
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json")) if path.is_dir() else [path]
+        for file in files:
+            documents.extend(d for d in yaml.safe_load_all(file.read_text()) if isinstance(d, dict))
+    return documents
+
+
+@dataclass
+class Registry:
+    _by_group_version: dict[tuple[str, str], dict[str, ResourceType]] = field(default_factory=dict)
+    _group_versions: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def with_builtins(cls) -> "Registry":
+        registry = cls()
+        for resource_type in _builtins():
+            registry.add(resource_type)
+        return registry
+
+    def add(self, resource_type: ResourceType) -> None:
+        gv = (resource_type.group, resource_type.version)
+        self._by_group_version.setdefault(gv, {})[resource_type.plural] = resource_type
+        versions = self._group_versions.setdefault(resource_type.group, [])
+        if resource_type.version not in versions:
+            versions.append(resource_type.version)
+
+    def load_crds(self, paths: Iterable[str | Path]) -> None:
+        for document in read_yaml_documents(paths):
+            if document.get("kind") == "CustomResourceDefinition":
+                for resource_type in crd_resource_types(document):
+                    self.add(resource_type)
+
+    def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
+        return self._by_group_version.get((group, version), {}).get(plural)
+
+    def all(self) -> list[ResourceType]:
+        return [rt for resources in self._by_group_version.values() for rt in resources.values()]
+
+    def has_group_version(self, group: str, version: str) -> bool:
+        return (group, version) in self._by_group_version
+
+    def find(self, api_version: str, kind_or_plural: str) -> ResourceType | None:
+        """By apiVersion and Kind, plural or singular name (used by the Python API and seeding)."""
+        group, _, version = api_version.rpartition("/")
+        for resource_type in self._by_group_version.get((group, version), {}).values():
+            if kind_or_plural in (resource_type.kind, resource_type.plural, resource_type.singular):
+                return resource_type
+        return None
+
+    # --- discovery documents ---
+
+    def api_versions(self, server_address: str) -> dict:
+        return {"kind": "APIVersions", "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
+
+    def resource_list(self, group: str, version: str) -> dict:
+        resources = [entry for rt in self._by_group_version[(group, version)].values() for entry in rt.discovery()]
+        return {"kind": "APIResourceList", "apiVersion": "v1",
+                "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
+
+    def api_group(self, group: str) -> dict | None:
+        versions = self._group_versions.get(group)
+        if not group or not versions:
+            return None
+        listed = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+        return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": listed,
+                "preferredVersion": listed[0]}
+
+    def api_group_list(self) -> dict:
+        groups = [self.api_group(group) for group in self._group_versions if group]
+        for group in groups:
+            del group["kind"], group["apiVersion"]
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}

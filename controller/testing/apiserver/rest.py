@@ -1,0 +1,329 @@
+"""API semantics of create, get, list, update, patch and delete (kube-apiserver's generic registry).
+
+``app.py`` calls :class:`Rest` for every resource request and the ``Emulator`` Python API calls it
+for seeding and direct reads. It enforces the metadata rules (server-owned fields, generation,
+resourceVersion preconditions, finalizers and deletionTimestamp, namespace lifecycle), the status
+subresource split, and custom-object schema admission, then writes through ``store.Store``.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import random
+import re
+import uuid
+from datetime import datetime, timezone
+
+from . import errors
+from .errors import ApiError
+from .patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, json_patch, merge_patch, strategic_merge_patch
+from .resources import Registry, ResourceType
+from .selectors import Predicate
+from .store import Store
+
+_SERVER_OWNED = ("uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds")
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _without(obj: dict, *fields: str) -> dict:
+    return {k: v for k, v in obj.items() if k not in fields}
+
+
+class Rest:
+    def __init__(self, registry: Registry, store: Store):
+        self.registry = registry
+        self.store = store
+        self._namespaces = registry.lookup("", "v1", "namespaces")
+        for name in INITIAL_NAMESPACES:
+            self.create(self._namespaces, None, {"metadata": {"name": name}})
+
+    # --- reads ---
+
+    def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict:
+        obj = self.store.get(rt.storage_key, namespace or "", name)
+        if obj is None:
+            raise errors.not_found(rt.plural, rt.group, name)
+        return self.served(rt, obj)
+
+    def list(self, rt: ResourceType, namespace: str | None, matches: Predicate, limit: int = 0,
+             continue_token: str | None = None) -> tuple[list[dict], dict]:
+        """Items and ListMeta; ``continue`` tokens encode the last returned key."""
+        objects = self.store.objects(rt.storage_key, namespace)
+        if continue_token:
+            try:
+                after = tuple(json.loads(base64.urlsafe_b64decode(continue_token)))
+            except ValueError:
+                raise ApiError(400, "continue key is not valid: illegal base64 data") from None
+            objects = [o for o in objects if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > after]
+        items = []
+        meta = {"resourceVersion": str(self.store.resource_version)}
+        for index, obj in enumerate(objects):
+            if not matches(obj):
+                continue
+            if limit and len(items) == limit:
+                last = items[-1]["metadata"]
+                meta["continue"] = base64.urlsafe_b64encode(
+                    json.dumps([last.get("namespace", ""), last["name"]]).encode()).decode()
+                meta["remainingItemCount"] = sum(1 for o in objects[index:] if matches(o))
+                break
+            items.append(self.served(rt, obj))
+        return items, meta
+
+    # --- writes ---
+
+    def create(self, rt: ResourceType, namespace: str | None, body: dict, dry_run: bool = False,
+               strict: bool = False) -> dict:
+        obj = self._typed(rt, body)
+        meta = obj.setdefault("metadata", {})
+        if rt.namespaced:
+            namespace = namespace or meta.get("namespace") or "default"
+            if meta.get("namespace", namespace) != namespace:
+                raise errors.bad_request("the namespace of the provided object does not match the namespace "
+                                         "sent on the request")
+            meta["namespace"] = namespace
+            self._require_active_namespace(namespace)
+        else:
+            meta.pop("namespace", None)
+        if meta.get("resourceVersion"):
+            raise errors.bad_request("resourceVersion should not be set on objects to be created")
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = self._generate_name(rt, meta)
+        self._validate_name(rt, meta)
+        for key in _SERVER_OWNED:
+            meta.pop(key, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = now()
+        if rt.custom:
+            meta["generation"] = 1
+        if rt.status_subresource:
+            obj.pop("status", None)
+        self._admit(rt, obj, None, strict)
+        if self.store.get(rt.storage_key, meta.get("namespace", ""), meta["name"]) is not None:
+            raise errors.already_exists(rt.plural, rt.group, meta["name"])
+        if dry_run:
+            return obj
+        return self.served(rt, self.store.put(rt.storage_key, obj, None))
+
+    def update(self, rt: ResourceType, namespace: str | None, name: str, body: dict, subresource: str | None = None,
+               dry_run: bool = False, strict: bool = False) -> dict:
+        old = self._stored(rt, namespace, name)
+        new = self._typed(rt, body)
+        meta = new.setdefault("metadata", {})
+        if meta.get("name", name) != name:
+            raise errors.bad_request(f"the name of the object ({meta['name']}) does not match the name on the "
+                                     f"URL ({name})")
+        if rt.namespaced and meta.get("namespace", namespace) != namespace:
+            raise errors.bad_request("the namespace of the provided object does not match the namespace sent on "
+                                     "the request")
+        if not meta.get("resourceVersion") and rt.custom:
+            raise errors.invalid(rt.kind, rt.group, name, [{
+                "reason": "FieldValueInvalid", "field": "metadata.resourceVersion",
+                "message": "Invalid value: 0: must be specified for an update"}])
+        return self._write(rt, old, new, subresource, dry_run, strict)
+
+    def patch(self, rt: ResourceType, namespace: str | None, name: str, content_type: str, raw: bytes,
+              subresource: str | None = None, dry_run: bool = False, strict: bool = False) -> dict:
+        old = self._stored(rt, namespace, name)
+        try:
+            document = json.loads(raw or b"null")
+        except ValueError as e:
+            raise errors.bad_request(f"error decoding patch: {e}") from None
+        if content_type == JSON_PATCH:
+            patched = json_patch(old, document)
+        elif content_type == MERGE_PATCH:
+            if not isinstance(document, dict):
+                raise errors.bad_request("merge patch must be a JSON object")
+            patched = merge_patch(old, document)
+        elif content_type == STRATEGIC_MERGE_PATCH and not rt.custom:
+            patched = strategic_merge_patch(old, document)
+        else:
+            accepted = [JSON_PATCH, MERGE_PATCH] + ([] if rt.custom else [STRATEGIC_MERGE_PATCH])
+            raise ApiError(415, f"the body of the request was in an unknown format - accepted media types "
+                                f"include: {', '.join(accepted)}")
+        if not isinstance(patched, dict):
+            raise ApiError(422, "the patched document is not an object")
+        return self._write(rt, old, copy.deepcopy(patched), subresource, dry_run, strict)
+
+    def delete(self, rt: ResourceType, namespace: str | None, name: str, options: dict | None = None,
+               dry_run: bool = False) -> tuple[dict, bool]:
+        """Returns (object, deleted): objects with finalizers only get a deletionTimestamp."""
+        old = self._stored(rt, namespace, name)
+        preconditions = (options or {}).get("preconditions") or {}
+        for field, actual in (("uid", old["metadata"]["uid"]),
+                              ("resourceVersion", old["metadata"]["resourceVersion"])):
+            wanted = preconditions.get(field)
+            if wanted is not None and wanted != actual:
+                label = "UID" if field == "uid" else "ResourceVersion"
+                raise errors.conflict(rt.plural, rt.group, name, f"Precondition failed: {label} in precondition: "
+                                      f"{wanted}, {label} in object meta: {actual}")
+        if old["metadata"].get("finalizers") or rt is self._namespaces:
+            if old["metadata"].get("deletionTimestamp"):
+                return self.served(rt, old), False
+            new = copy.deepcopy(old)
+            new["metadata"]["deletionTimestamp"] = now()
+            new["metadata"]["deletionGracePeriodSeconds"] = 0
+            if rt is self._namespaces:
+                new["status"] = {**(new.get("status") or {}), "phase": "Terminating"}
+            if dry_run:
+                return new, False
+            self.store.put(rt.storage_key, new, old)
+            if rt is self._namespaces:
+                self._empty_namespace(name)
+            return self.served(rt, self._current(rt, new) or new), False
+        if dry_run:
+            return old, True
+        return self.served(rt, self._remove(rt, old)), True
+
+    def delete_collection(self, rt: ResourceType, namespace: str | None, matches: Predicate,
+                          options: dict | None = None, dry_run: bool = False) -> list[dict]:
+        items, _ = self.list(rt, namespace, matches)
+        return [self.delete(rt, namespace, o["metadata"]["name"], options, dry_run)[0] for o in items]
+
+    # --- helpers ---
+
+    def _stored(self, rt: ResourceType, namespace: str | None, name: str) -> dict:
+        obj = self.store.get(rt.storage_key, namespace or "", name)
+        if obj is None:
+            raise errors.not_found(rt.plural, rt.group, name)
+        return obj
+
+    def _current(self, rt: ResourceType, obj: dict) -> dict | None:
+        meta = obj["metadata"]
+        return self.store.get(rt.storage_key, meta.get("namespace", ""), meta["name"])
+
+    def served(self, rt: ResourceType, obj: dict) -> dict:
+        """Stored objects carry the apiVersion they were written with; serve the requested one."""
+        return obj if obj.get("apiVersion") == rt.api_version else {**obj, "apiVersion": rt.api_version}
+
+    def _typed(self, rt: ResourceType, body: dict) -> dict:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the body of the request must be a JSON object")
+        api_version, kind = body.get("apiVersion"), body.get("kind")
+        if api_version and api_version != rt.api_version:
+            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
+                                     f"API version ({rt.api_version})")
+        if kind and kind != rt.kind:
+            raise errors.bad_request(f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")
+        return {**body, "apiVersion": rt.api_version, "kind": rt.kind}
+
+    def _generate_name(self, rt: ResourceType, meta: dict) -> str:
+        while True:
+            name = meta["generateName"] + "".join(random.choices(_GENERATE_ALPHABET, k=5))
+            if self.store.get(rt.storage_key, meta.get("namespace", ""), name) is None:
+                return name
+
+    def _validate_name(self, rt: ResourceType, meta: dict) -> None:
+        name = meta.get("name")
+        if not name:
+            raise errors.invalid(rt.kind, rt.group, "", [{"reason": "FieldValueRequired", "field": "metadata.name",
+                                                          "message": "Required value: name or generateName is required"}])
+        if len(name) > 253 or not _NAME.match(name):
+            raise errors.invalid(rt.kind, rt.group, name, [{
+                "reason": "FieldValueInvalid", "field": "metadata.name",
+                "message": f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case '
+                           "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"}])
+
+    def _require_active_namespace(self, namespace: str) -> None:
+        ns = self.store.get(self._namespaces.storage_key, "", namespace)
+        if ns is None:
+            raise errors.not_found("namespaces", "", namespace)
+        if ns["metadata"].get("deletionTimestamp"):
+            raise ApiError(403, f"unable to create new content in namespace {namespace} because it is being "
+                                "terminated", "Forbidden",
+                           {"name": namespace, "group": "", "kind": "namespaces"})
+
+    def _admit(self, rt: ResourceType, obj: dict, old: dict | None, strict: bool) -> None:
+        if rt.prepare:
+            rt.prepare(obj, old)
+        if rt.schema:
+            rt.schema.admit(obj, rt.kind, rt.group, strict)
+
+    def _write(self, rt: ResourceType, old: dict, new: dict, subresource: str | None, dry_run: bool,
+               strict: bool) -> dict:
+        """Shared tail of update and patch: rules for main resource vs /status, then commit."""
+        name = old["metadata"]["name"]
+        sent_rv = (new.get("metadata") or {}).get("resourceVersion")
+        if sent_rv and sent_rv != old["metadata"]["resourceVersion"]:
+            raise errors.conflict(rt.plural, rt.group, name, errors.STALE)
+        if subresource == "status":
+            result = copy.deepcopy(old)
+            if "status" in new:
+                result["status"] = new["status"]
+            else:
+                result.pop("status", None)
+            if rt.schema:
+                rt.schema.admit(result, rt.kind, rt.group, strict)
+        else:
+            result = new
+            meta = result["metadata"] = dict(result.get("metadata") or {})
+            meta["name"] = name
+            if rt.namespaced:
+                meta["namespace"] = old["metadata"]["namespace"]
+            for key in _SERVER_OWNED:
+                if key in old["metadata"]:
+                    meta[key] = old["metadata"][key]
+                else:
+                    meta.pop(key, None)
+            if rt.status_subresource:
+                if "status" in old:
+                    result["status"] = copy.deepcopy(old["status"])
+                else:
+                    result.pop("status", None)
+            self._admit(rt, result, old, strict)
+            if old["metadata"].get("deletionTimestamp"):
+                added = set(meta.get("finalizers") or []) - set(old["metadata"].get("finalizers") or [])
+                if added:
+                    raise errors.invalid(rt.kind, rt.group, name, [{
+                        "reason": "FieldValueForbidden", "field": "metadata.finalizers",
+                        "message": "Forbidden: no new finalizers can be added if the object is being deleted, "
+                                   f"found new finalizers {json.dumps(sorted(added))}"}])
+            if rt.custom and self._spec_changed(rt, old, result):
+                meta["generation"] = old["metadata"].get("generation", 0) + 1
+        result["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        if result == old:
+            return self.served(rt, old)
+        if dry_run:
+            return result
+        if result["metadata"].get("deletionTimestamp") and not result["metadata"].get("finalizers") \
+                and rt is not self._namespaces:
+            return self.served(rt, self._remove(rt, result))
+        return self.served(rt, self.store.put(rt.storage_key, result, old))
+
+    @staticmethod
+    def _spec_changed(rt: ResourceType, old: dict, new: dict) -> bool:
+        ignored = ("metadata", "status") if rt.status_subresource else ("metadata",)
+        return _without(old, *ignored) != _without(new, *ignored)
+
+    def _remove(self, rt: ResourceType, obj: dict) -> dict:
+        final = self.store.remove(rt.storage_key, obj)
+        namespace = obj["metadata"].get("namespace")
+        if namespace:
+            ns = self.store.get(self._namespaces.storage_key, "", namespace)
+            if ns and ns["metadata"].get("deletionTimestamp") and not self.store.namespace_population(namespace):
+                self.store.remove(self._namespaces.storage_key, ns)
+        return final
+
+    def _empty_namespace(self, namespace: str) -> None:
+        """The namespace controller's job: delete everything in a terminating namespace, then it."""
+        for resource_type in self._namespaced_storage():
+            for obj in self.store.objects(resource_type.storage_key, namespace):
+                self.delete(resource_type, namespace, obj["metadata"]["name"])
+        ns = self.store.get(self._namespaces.storage_key, "", namespace)
+        if ns is not None and not self.store.namespace_population(namespace):
+            self.store.remove(self._namespaces.storage_key, ns)
+
+    def _namespaced_storage(self) -> list[ResourceType]:
+        seen, types = set(), []
+        for resource_type in self.registry.all():
+            if resource_type.namespaced and resource_type.storage_key not in seen:
+                seen.add(resource_type.storage_key)
+                types.append(resource_type)
+        return types

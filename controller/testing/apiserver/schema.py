@@ -1,0 +1,129 @@
+"""Structural schemas of CRD versions: pruning, defaulting and validation of custom objects.
+
+``resources.py`` builds one :class:`StructuralSchema` per served CRD version; ``rest.py`` calls
+:meth:`StructuralSchema.admit` on every create/update of a custom object, in the order of the real
+server: prune unknown fields, apply defaults, validate.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import jsonschema
+
+from .errors import ApiError, invalid
+
+# Keywords that mean the same in OpenAPI v3 structural schemas and JSON Schema draft 4.
+_PASSTHROUGH = ("required", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+                "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems",
+                "minProperties", "maxProperties")
+_ALWAYS_KEPT = ("apiVersion", "kind", "metadata")
+
+
+def to_json_schema(schema: dict) -> dict:
+    """Translate the structural subset; ``format``, descriptions and CEL rules are not enforced."""
+    out: dict = {}
+    kind = schema.get("type")
+    if schema.get("x-kubernetes-int-or-string"):
+        out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    elif kind:
+        out["type"] = [kind, "null"] if schema.get("nullable") else kind
+    if "enum" in schema:
+        out["enum"] = list(schema["enum"]) + ([None] if schema.get("nullable") else [])
+    for key in _PASSTHROUGH:
+        if key in schema:
+            out[key] = schema[key]
+    if "properties" in schema:
+        out["properties"] = {k: to_json_schema(v) for k, v in schema["properties"].items()}
+    if isinstance(schema.get("items"), dict):
+        out["items"] = to_json_schema(schema["items"])
+    if isinstance(schema.get("additionalProperties"), dict):
+        out["additionalProperties"] = to_json_schema(schema["additionalProperties"])
+    for key in ("allOf", "anyOf", "oneOf"):
+        if key in schema:
+            out[key] = [to_json_schema(s) for s in schema[key]]
+    if "not" in schema:
+        out["not"] = to_json_schema(schema["not"])
+    return out
+
+
+def _field(path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _cause(error: jsonschema.ValidationError) -> dict:
+    where = _field(error.absolute_path)
+    if error.validator == "required":
+        missing = re.match(r"'(.*)' is a required property", error.message)
+        name = missing.group(1) if missing else "?"
+        return {"reason": "FieldValueRequired", "message": "Required value",
+                "field": f"{where}.{name}" if where else name}
+    if error.validator == "enum":
+        allowed = ", ".join(f'"{v}"' for v in error.validator_value)
+        return {"reason": "FieldValueNotSupported",
+                "message": f'Unsupported value: "{error.instance}": supported values: {allowed}', "field": where}
+    if error.validator == "type":
+        return {"reason": "FieldValueTypeInvalid",
+                "message": f'Invalid value: "{type(error.instance).__name__}": {where} in body must be of '
+                           f'type {error.validator_value}', "field": where}
+    return {"reason": "FieldValueInvalid", "message": f"Invalid value: {error.message}", "field": where}
+
+
+class StructuralSchema:
+    """The openAPIV3Schema of one CRD version, compiled once."""
+
+    def __init__(self, openapi: dict):
+        self.openapi = openapi
+        translated = to_json_schema(openapi)
+        translated.setdefault("properties", {})["metadata"] = {"type": "object"}
+        self._validator = jsonschema.Draft4Validator(translated)
+
+    def admit(self, obj: dict, kind: str, group: str, strict: bool = False) -> None:
+        """Prune and default ``obj`` in place, then validate it (422 Invalid with causes)."""
+        pruned: list[str] = []
+        for key in list(obj):
+            if key in _ALWAYS_KEPT:
+                continue
+            properties = self.openapi.get("properties", {})
+            if key in properties:
+                obj[key] = _prune(obj[key], properties[key], key, pruned)
+            elif not self.openapi.get("x-kubernetes-preserve-unknown-fields"):
+                pruned.append(key)
+                del obj[key]
+        _apply_defaults_at(obj, self.openapi)
+        if strict and pruned:
+            raise ApiError(400, "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in pruned))
+        causes = [_cause(e) for e in sorted(self._validator.iter_errors(obj), key=lambda e: list(e.path))]
+        if causes:
+            raise invalid(kind, group, obj.get("metadata", {}).get("name", ""), causes)
+
+
+def _apply_defaults_at(obj: dict, schema: dict) -> None:
+    for key, sub in schema.get("properties", {}).items():
+        if key not in obj and "default" in sub and key not in _ALWAYS_KEPT:
+            obj[key] = copy.deepcopy(sub["default"])
+
+
+def _prune(value, schema: dict, path: str, pruned: list[str]):
+    """Drop fields the schema does not declare (unless preserve-unknown-fields); apply defaults."""
+    if isinstance(value, dict):
+        preserve = schema.get("x-kubernetes-preserve-unknown-fields", False)
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        embedded = schema.get("x-kubernetes-embedded-resource", False)
+        for key in list(value):
+            if key in properties:
+                value[key] = _prune(value[key], properties[key], f"{path}.{key}", pruned)
+            elif isinstance(extra, dict):
+                value[key] = _prune(value[key], extra, f"{path}.{key}", pruned)
+            elif not (preserve or extra is True or (embedded and key in _ALWAYS_KEPT)):
+                pruned.append(f"{path}.{key}")
+                del value[key]
+        _apply_defaults_at(value, schema)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        value = [_prune(item, schema["items"], f"{path}[{i}]", pruned) for i, item in enumerate(value)]
+    return value
