@@ -30,9 +30,11 @@ class Desired:
     status: dict  # the Network status fields the type owns: providerStatus, ipFamilies
 
 
-def build_inputs(mapping: TypeMapping, network: dict, shoot: dict, config: ControllerConfig) -> dict:
+def build_inputs(mapping: TypeMapping, network: dict, shoot: dict, config: ControllerConfig,
+                 live: dict | None = None) -> dict:
     """The input roots of the mapping language; every problem of the Network and its providerConfig
-    is reported at once."""
+    is reported at once. `live` holds the shoot ConfigMaps the mapping's `liveInputs` name (read best
+    effort by the reconciler; empty offline)."""
     errors = validate_network(network)
     provider = {}
     try:
@@ -50,16 +52,18 @@ def build_inputs(mapping: TypeMapping, network: dict, shoot: dict, config: Contr
         "shoot": shoot,
         "featureGates": config.gates_for(mapping.feature_gates),
         "images": dict(config.images),
+        "live": dict(live or {}),
     }
 
 
-def compute_values(mapping: TypeMapping, network: dict, shoot: dict, config: ControllerConfig) -> MappingResult:
-    return apply_rules(mapping, build_inputs(mapping, network, shoot, config))
+def compute_values(mapping: TypeMapping, network: dict, shoot: dict, config: ControllerConfig,
+                   live: dict | None = None) -> MappingResult:
+    return apply_rules(mapping, build_inputs(mapping, network, shoot, config, live))
 
 
 async def desired_state(renderer: Renderer, mapping: TypeMapping, network: dict, shoot: dict,
-                        config: ControllerConfig) -> Desired:
-    result = compute_values(mapping, network, shoot, config)
+                        config: ControllerConfig, live: dict | None = None) -> Desired:
+    result = compute_values(mapping, network, shoot, config, live)
     rendered = await renderer.render(mapping.chart, mapping.release_name, mapping.release_namespace,
                                      result.values, shoots.kube_version(shoot))
     namespace = (network.get("metadata") or {}).get("namespace") or "default"

@@ -1,7 +1,7 @@
 """Evaluate a mapping file's ordered rules over the inputs of one Network.
 
 Pure: `apply_rules(mapping, inputs)` reads the input roots (providerConfig, network, shoot,
-featureGates, images), writes `values.*` (the chart values override) and `vars.*` (scratch space later
+featureGates, images, live), writes `values.*` (the chart values override) and `vars.*` (scratch space later
 rules may read), collects every field error raised by `forbid` rules and transforms, and returns the
 values plus the status outputs. Called by `pipeline`; the language is documented in
 `values-mapping/README.md`.
@@ -17,7 +17,7 @@ from typing import Any, Iterator
 from controller.errors import NO_VALUE, ConfigurationError, FieldError
 from controller.mapping import paths, transforms
 
-INPUT_ROOTS = ("providerConfig", "network", "shoot", "featureGates", "images", "vars", "values")
+INPUT_ROOTS = ("providerConfig", "network", "shoot", "featureGates", "images", "live", "vars", "values")
 WRITABLE_ROOTS = ("values", "vars")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
 _ORDER = {"lt": lambda a, b: a < b, "le": lambda a, b: a <= b,

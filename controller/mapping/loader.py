@@ -51,7 +51,7 @@ class TypeMapping:
     rules: tuple[dict, ...]
     status: dict[str, str]
     monitoring: Monitoring | None = None
-    extra: dict = field(default_factory=dict)
+    live_inputs: dict[str, dict] = field(default_factory=dict)
 
 
 def load_mapping(path: str | pathlib.Path) -> TypeMapping:
@@ -92,6 +92,7 @@ def load_mapping(path: str | pathlib.Path) -> TypeMapping:
         config_api_version=doc["controllerConfiguration"]["apiVersion"],
         feature_gates=dict(doc.get("featureGates") or {}),
         rules=tuple(doc["rules"]), status=dict(doc.get("status") or {}), monitoring=monitoring,
+        live_inputs=dict(doc.get("liveInputs") or {}),
     )
 
 
