@@ -82,9 +82,9 @@ def decode_provider_config(network: dict, api_version: str, kind: str, schema: d
                           FieldError(f"{PROVIDER_CONFIG_PATH}.{key}", "Required", f'must be "{expected}"'))
     config = _drop_nulls({k: v for k, v in raw.items() if k not in ("apiVersion", "kind")})
     validator = jsonschema.Draft202012Validator(schema, format_checker=CHECKER)
-    for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
-        for leaf in _leaf_errors(error):
-            errors.extend(_field_errors(leaf, PROVIDER_CONFIG_PATH))
+    schema_errors = [field_error for error in validator.iter_errors(config) for leaf in _leaf_errors(error)
+                     for field_error in _field_errors(leaf, PROVIDER_CONFIG_PATH)]
+    errors.extend(sorted(schema_errors, key=lambda e: e.path))
     if errors:
         raise ConfigurationError(_dedupe(errors))
     return config

@@ -19,7 +19,7 @@ _DNS1123_SUBDOMAIN = re.compile(rf"^{_DNS1123_LABEL}(\.{_DNS1123_LABEL})*$")
 # Go RE2 `\s` is [\t\n\f\r ]; the device rule is `^[^/\s]{1,15}$` on at most 15 bytes.
 _LINUX_DEVICE = re.compile(r"^[^/\t\n\f\r ]{1,15}$")
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$")
-_GO_DURATION = re.compile(r"^([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$")
+_GO_DURATION = re.compile(r"^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$")
 _AUTODETECT_OPTIONS = ("first-found", "can-reach", "interface", "skip-interface", "cidr", "kubernetes-internal-ip")
 
 

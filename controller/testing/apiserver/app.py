@@ -223,6 +223,10 @@ class ApiServer:
         raw = await request.read()
         if not raw and optional:
             return None
+        media_type = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
+        if media_type not in ("application/json", "*/*", ""):
+            raise ApiError(415, f"the body of the request was in an unknown format ({media_type}) - accepted "
+                                "media types include: application/json")
         try:
             return json.loads(raw)
         except ValueError as e:

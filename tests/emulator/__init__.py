@@ -1,0 +1,1 @@
+"""Conformance suite of controller.testing.apiserver against the official client and kubectl."""

@@ -1,0 +1,162 @@
+"""Each construct of the mapping language, on a tiny in-memory mapping (no chart, no helm)."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+from controller.errors import ConfigurationError
+from controller.mapping import engine
+from controller.mapping.loader import MappingFileError, load_mapping
+
+
+class Rules:
+    """Just enough of a TypeMapping for `apply_rules`."""
+
+    def __init__(self, rules, status=None):
+        self.rules = rules
+        self.status = status or {}
+        self.source = pathlib.Path("test.yaml")
+
+
+def run(rules, inputs=None, status=None):
+    return engine.apply_rules(Rules(rules, status), inputs or {})
+
+
+def test_copy_from_input_and_skip_when_absent():
+    result = run([{"set": "values.a.b", "from": "providerConfig.x"},
+                  {"set": "values.c", "from": "providerConfig.missing"}], {"providerConfig": {"x": 5}})
+    assert result.values == {"a": {"b": 5}}
+
+
+def test_default_applies_only_when_source_absent():
+    rules = [{"set": "values.mode", "from": "providerConfig.mode", "default": "snat"}]
+    assert run(rules, {"providerConfig": {}}).values == {"mode": "snat"}
+    assert run(rules, {"providerConfig": {"mode": "dsr"}}).values == {"mode": "dsr"}
+
+
+def test_literal_value_including_null_which_deletes_a_chart_default():
+    result = run([{"set": "values.x", "value": None}, {"set": "values.y", "value": [1, {"a": 2}]}])
+    assert result.values == {"x": None, "y": [1, {"a": 2}]}
+
+
+def test_value_map_and_map_default():
+    rules = [{"set": "values.overlay", "from": "providerConfig.on", "map": {True: "enabled", False: "disabled"}}]
+    assert run(rules, {"providerConfig": {"on": False}}).values == {"overlay": "disabled"}
+    with_default = [{**rules[0], "map": {True: "enabled"}, "mapDefault": "other"}]
+    assert run(with_default, {"providerConfig": {"on": False}}).values == {"overlay": "other"}
+
+
+def test_value_missing_from_map_is_a_configuration_error_naming_the_rule():
+    rules = [{"set": "values.x", "from": "providerConfig.v", "map": {"a": 1}}]
+    with pytest.raises(ConfigurationError, match=r"rules\[0\].*no entry for 'b'"):
+        run(rules, {"providerConfig": {"v": "b"}})
+
+
+def test_format_with_placeholders_and_skip_on_missing_placeholder():
+    rules = [{"set": "values.image", "format": "kube-proxy:v{shoot.version}"},
+             {"set": "values.other", "format": "x-{shoot.absent}"}]
+    assert run(rules, {"shoot": {"version": "1.32.0"}}).values == {"image": "kube-proxy:v1.32.0"}
+
+
+@pytest.mark.parametrize("condition, expected", [
+    ({"p.a": 1}, True), ({"p.a": 2}, False), ({"p.flag": True}, True), ({"p.a": True}, False),
+    ({"p.a": {"eq": 1}}, True), ({"p.a": {"ne": 1}}, False), ({"p.missing": {"ne": 1}}, True),
+    ({"p.s": {"in": ["x", "y"]}}, True), ({"p.s": {"notIn": ["x"]}}, False),
+    ({"p.list": {"contains": "IPv6"}}, True), ({"p.list": {"contains": "IPv5"}}, False),
+    ({"p.a": {"present": True}}, True), ({"p.missing": {"present": False}}, True),
+    ({"p.zero": {"truthy": False}}, True), ({"p.a": {"lt": 2}}, True), ({"p.a": {"ge": 2}}, False),
+    ({"p.flag": {"lt": 2}}, False),
+    ({"all": [{"p.a": 1}, {"p.s": "x"}]}, True), ({"any": [{"p.a": 9}, {"p.s": "x"}]}, True),
+    ({"not": {"p.a": 1}}, False), ({"p.a": 1, "p.s": "nope"}, False),
+])
+def test_conditions(condition, expected):
+    state = {"p": {"a": 1, "s": "x", "flag": True, "list": ["IPv4", "IPv6"], "zero": 0}}
+    assert engine.holds(condition, state) is expected
+
+
+def test_rules_run_in_order_and_later_rules_see_earlier_results():
+    rules = [{"set": "vars.backend", "value": "bird"},
+             {"set": "vars.backend", "value": "none", "when": {"providerConfig.overlay": False}},
+             {"set": "values.kubeControllers", "value": False, "when": {"vars.backend": "none"}},
+             {"set": "values.backend", "from": "vars.backend"}]
+    assert run(rules, {"providerConfig": {"overlay": False}}).values == {"kubeControllers": False, "backend": "none"}
+
+
+def test_forbid_rules_collect_every_error_with_field_paths():
+    rules = [{"forbid": "first problem", "field": "spec.a", "when": {"p.x": 1}},
+             {"forbid": "not reported", "field": "spec.b", "when": {"p.x": 2}},
+             {"forbid": "bad value", "field": "spec.c", "type": "Invalid", "valueFrom": "p.x"}]
+    with pytest.raises(ConfigurationError) as info:
+        run(rules, {"p": {"x": 1}})
+    assert info.value.lines == ["spec.a: Forbidden: first problem", "spec.c: Invalid value: 1: bad value"]
+
+
+def test_transform_with_path_and_literal_arguments_and_skip():
+    rules = [{"set": "values.families", "transform": "dualStackFamilies",
+              "args": {"families": "network.families", "constraints": "shoot.constraints"}},
+             {"set": "values.autodetect", "transform": "nodeAutodetection",
+              "args": {"specNodes": "shoot.nodes", "statusNodes": "shoot.statusNodes", "family": {"value": "IPv6"}}}]
+    inputs = {"network": {"families": ["IPv4", "IPv6"]},
+              "shoot": {"constraints": [{"type": "DualStackNodesMigrationReady", "status": "False"}]}}
+    assert run(rules, inputs).values == {"families": ["IPv4"]}
+
+
+def test_transform_errors_are_collected_with_forbid_errors():
+    rules = [{"set": "values.cidr", "transform": "firstCidrOfFamily",
+              "args": {"cidrs": "shoot.pods", "family": {"value": "IPv6"}, "field": {"value": "status.pods"},
+                       "reason": {"value": "needed"}}},
+             {"forbid": "also wrong", "field": "spec.x"}]
+    with pytest.raises(ConfigurationError) as info:
+        run(rules, {"shoot": {}})
+    assert info.value.lines == ["status.pods: Required value: needed", "spec.x: Forbidden: also wrong"]
+
+
+def test_status_outputs_read_after_all_rules():
+    result = run([{"set": "vars.fam", "value": ["IPv4"]}], status={"ipFamilies": "vars.fam"})
+    assert result.status == {"ipFamilies": ["IPv4"]}
+
+
+def test_inputs_are_not_mutated():
+    inputs = {"providerConfig": {"a": {"b": 1}}}
+    run([{"set": "vars.copy", "from": "providerConfig.a"}, {"set": "vars.copy.b", "value": 2}], inputs)
+    assert inputs == {"providerConfig": {"a": {"b": 1}}}
+
+
+MINIMAL = """
+type: demo
+chart: {chart}
+release: {{name: demo, namespace: kube-system}}
+managedResource: {{name: extension-networking-demo-config, origin: extension-networking-demo}}
+providerConfig: {{apiVersion: demo/v1, kind: NetworkConfig, schema: {{type: object}}}}
+providerStatus: {{apiVersion: demo/v1, kind: NetworkStatus}}
+controllerConfiguration: {{apiVersion: demo.config/v1}}
+rules: {rules}
+"""
+
+
+@pytest.mark.parametrize("rules, message", [
+    ('[{set: values.a, transform: noSuchTransform}]', "unknown transform 'noSuchTransform'"),
+    ('[{set: other.a, value: 1}]', "must start with one of values, vars"),
+    ('[{set: values.a, from: nowhere.x}]', "must start with one of"),
+    ('[{set: values.a, value: 1, when: {bogus.path: 1}}]', "must start with one of"),
+    ('[{set: values.a, format: "x{nope.y}"}]', "must start with one of"),
+    ('[{set: values.a, value: 1, from: providerConfig.a}]', "rules"),
+    ('[{forbid: x}]', "rules"),
+])
+def test_loader_rejects_broken_mapping_files(tmp_path, rules, message):
+    chart = tmp_path / "chart"
+    chart.mkdir()
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: demo\nversion: 0.1.0\n")
+    file = tmp_path / "demo.yaml"
+    file.write_text(MINIMAL.format(chart=chart, rules=rules))
+    with pytest.raises(MappingFileError, match=message):
+        load_mapping(file)
+
+
+def test_loader_rejects_a_missing_chart(tmp_path):
+    file = tmp_path / "demo.yaml"
+    file.write_text(MINIMAL.format(chart=tmp_path / "absent", rules="[]"))
+    with pytest.raises(MappingFileError, match="has no Chart.yaml"):
+        load_mapping(file)
