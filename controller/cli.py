@@ -18,7 +18,7 @@ import yaml
 import controller
 from controller import pipeline, shoot as shoots
 from controller.config import ControllerConfig, load_image_overwrite, parse_config
-from controller.errors import ConfigurationError, TransientError
+from controller.errors import ConfigurationError, FieldError, TransientError
 from controller.files import load_document
 from controller.managedresource import secret_manifest
 from controller.mapping import TypeMapping, load_mappings
@@ -49,8 +49,8 @@ def _offline_inputs(args) -> tuple[TypeMapping, dict, dict, ControllerConfig]:
     network = load_document(args.network, "Network")
     network_type = (network.get("spec") or {}).get("type")
     if network_type not in mappings:
-        raise ConfigurationError(f"spec.type: Unsupported value: {network_type!r}: supported values: "
-                                 + ", ".join(f'"{t}"' for t in mappings))
+        raise ConfigurationError(FieldError("spec.type", "NotSupported", "supported values: "
+                                            + ", ".join(f'"{t}"' for t in mappings), network_type))
     shoot = shoots.shoot_of(load_document(args.cluster, "Cluster") if args.cluster else None)
     return mappings[network_type], network, shoot, load_config(args.config, mappings)
 

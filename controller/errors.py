@@ -36,6 +36,8 @@ class FieldError:
     value: Any = NO_VALUE
 
     def __str__(self) -> str:
+        if not self.type:  # a plain message that belongs to no single field
+            return f"{self.path}: {self.detail}" if self.path else self.detail
         text = _TYPE_TEXT.get(self.type, self.type)
         if self.value is not NO_VALUE and self.type not in ("Required", "Forbidden"):
             text += ": " + _render_value(self.value)
@@ -65,7 +67,7 @@ class ConfigurationError(Exception):
     def __init__(self, errors: list[FieldError] | FieldError | str):
         if isinstance(errors, (FieldError, str)):
             errors = [errors]
-        self.errors = [e if isinstance(e, FieldError) else FieldError("", "Invalid", e) for e in errors]
+        self.errors = [e if isinstance(e, FieldError) else FieldError("", "", e) for e in errors]
         super().__init__("; ".join(str(e) for e in self.errors))
 
     @property

@@ -33,7 +33,9 @@ def load_document(path: str | pathlib.Path, kind: str | None = None) -> dict:
     except ConfigurationError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigurationError(f"{path}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigurationError(f"{path}: not valid YAML: {getattr(exc, 'problem', None) or exc}{where}") from exc
     except OSError as exc:
         raise ConfigurationError(f"{path}: {exc.strerror}") from exc
     if kind:
