@@ -117,3 +117,17 @@ def test_unknown_fields_are_pruned_and_strict_validation_rejects_them(emulator, 
     status, body = http(emulator, "POST", f"/apis/{GROUP}/{VERSION}/namespaces/default/networks"
                         "?fieldValidation=Strict", network("strict", unknown="x"))
     assert status == 400 and 'unknown field "spec.unknown"' in body["message"]
+
+
+def test_builtin_resources_controllers_touch(api):
+    core, events = client.CoreV1Api(api), client.EventsV1Api(api)
+    core.create_namespaced_event("default", client.CoreV1Event(
+        metadata=client.V1ObjectMeta(generate_name="net."), involved_object=client.V1ObjectReference(name="net"),
+        reason="Reconciled", message="ok", type="Normal"))
+    events.create_namespaced_event("default", client.EventsV1Event(
+        metadata=client.V1ObjectMeta(name="net.1"), event_time="2024-01-01T00:00:00.000000Z", reason="Reconciled",
+        action="Reconcile", reporting_controller="networking", reporting_instance="i", type="Normal"))
+    core.create_namespaced_service_account("default", {"metadata": {"name": "sa"}})
+    assert [e.reason for e in core.list_namespaced_event("default").items] == ["Reconciled"]
+    assert [e.metadata.name for e in events.list_namespaced_event("default").items] == ["net.1"]
+    assert core.read_namespaced_service_account("sa", "default").metadata.name == "sa"

@@ -170,6 +170,8 @@ class Rest:
             new = copy.deepcopy(old)
             new["metadata"]["deletionTimestamp"] = now()
             new["metadata"]["deletionGracePeriodSeconds"] = 0
+            if new["metadata"].get("generation"):  # controllers must notice the deletion like a spec change
+                new["metadata"]["generation"] += 1
             if rt is self._namespaces:
                 new["status"] = {**(new.get("status") or {}), "phase": "Terminating"}
             if dry_run:
