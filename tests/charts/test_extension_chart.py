@@ -1,0 +1,472 @@
+"""Chart tests of charts/gardener-extension-networking, the chart gardenlet deploys the controller with.
+
+Facts checked come from gardener-contract.md section 6 (registration, chart conventions, injected
+`gardener.*` values), calico.md 4.11 and cilium.md 4.10 (objects, RBAC). The rendered args must be
+accepted by the real `gardener-extension-networking run` parser and the rendered ControllerConfiguration
+by the real config loader, so chart and controller cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from controller.cli import build_parser, load_config
+from controller.config import load_image_overwrite
+from controller.errors import ConfigurationError
+from controller.mapping import load_mappings
+from tests.helpers import EXAMPLE, MAPPINGS, ROOT, container, env, find, names, render_chart, validate_objects
+
+CHART = ROOT / "charts" / "gardener-extension-networking"
+NAME = "gardener-extension-networking"
+NAMESPACE = "extension-networking-x7k2p"
+CLUSTER_ROLE = "extensions.gardener.cloud:networking:gardener-extension-networking"
+
+DEFAULT_OBJECTS = {
+    ("Deployment", NAME),
+    ("ConfigMap", f"{NAME}-configmap"),
+    ("ServiceAccount", NAME),
+    ("ClusterRole", CLUSTER_ROLE),
+    ("ClusterRoleBinding", CLUSTER_ROLE),
+    ("Service", NAME),
+    ("PodDisruptionBudget", NAME),
+    ("VerticalPodAutoscaler", f"{NAME}-vpa"),
+}
+
+# What gardenlet injects (gardener-contract.md 6), trimmed.
+INJECTED = {"gardener": {
+    "version": "1.120.0",
+    "garden": {"clusterIdentity": "garden"},
+    "gardenlet": {"featureGates": {"DefaultSeccompProfile": True}},
+    "seed": {"name": "aws-eu1", "provider": "aws", "region": "eu-west-1", "spec": {"settings": {}}},
+}}
+
+IMAGE_VECTOR = """images:
+- name: calico-node
+  repository: registry.example.com/calico/node
+  tag: v3.30.3
+"""
+
+
+def render(values: dict | None = None, kube_version: str = "1.32.0", release: str = "networking") -> list[dict]:
+    return render_chart(CHART, values, kube_version, release, NAMESPACE)
+
+
+def deployment(objects: list[dict]) -> dict:
+    return find(objects, "Deployment", NAME)
+
+
+def controller_container(objects: list[dict]) -> dict:
+    return container(deployment(objects), NAME)
+
+
+def run_args(objects: list[dict]):
+    """The rendered command line, parsed by the controller's own `run` parser."""
+    c = controller_container(objects)
+    assert c["command"] == ["gardener-extension-networking", "run"]
+    return build_parser().parse_args(["run", *c["args"]])
+
+
+def config_document(objects: list[dict]) -> dict:
+    return yaml.safe_load(find(objects, "ConfigMap", f"{NAME}-configmap")["data"]["config.yaml"])
+
+
+def load_rendered_config(objects: list[dict], tmp_path: pathlib.Path, types: list[str]):
+    path = tmp_path / "config.yaml"
+    path.write_text(find(objects, "ConfigMap", f"{NAME}-configmap")["data"]["config.yaml"])
+    return load_config(str(path), load_mappings(MAPPINGS, types))
+
+
+@pytest.fixture(autouse=True)
+def _no_image_overwrite(monkeypatch):
+    monkeypatch.delenv("IMAGEVECTOR_OVERWRITE", raising=False)
+
+
+# ------------------------------------------------------------------------------------- objects
+
+
+def test_default_object_set():
+    objects = render()
+    assert {(o["kind"], o["metadata"]["name"]) for o in objects} == DEFAULT_OBJECTS
+    for obj in objects:
+        if obj["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
+            assert obj["metadata"]["namespace"] == NAMESPACE, obj["kind"]
+
+
+def test_names_do_not_depend_on_the_release_name():
+    """gardenlet uses the ControllerRegistration name as release name; object names stay fixed."""
+    assert ({(o["kind"], o["metadata"]["name"]) for o in render(release="some-registration")}
+            == DEFAULT_OBJECTS)
+
+
+@pytest.mark.parametrize("kube_version", ["1.30.0", "1.34.0"])
+@pytest.mark.parametrize("values", [{}, {"imageVectorOverwrite": IMAGE_VECTOR, "ignoreResources": True, **INJECTED}],
+                         ids=["default", "everything"])
+def test_objects_are_valid(kube_version, values):
+    assert validate_objects(render(values, kube_version), kube_version) == []
+
+
+def test_deployment_follows_gardener_conventions():
+    objects = render()
+    dep = deployment(objects)
+    assert dep["metadata"]["labels"]["high-availability-config.resources.gardener.cloud/type"] == "controller"
+    assert "annotations" not in dep["metadata"]
+    assert dep["spec"]["replicas"] == 1
+    assert dep["spec"]["strategy"] == {"type": "RollingUpdate",
+                                       "rollingUpdate": {"maxUnavailable": 1, "maxSurge": "50%"}}
+    pod = dep["spec"]["template"]
+    assert pod["spec"]["priorityClassName"] == "gardener-system-900"
+    assert pod["spec"]["serviceAccountName"] == NAME
+    labels = pod["metadata"]["labels"]
+    for key in ("networking.gardener.cloud/to-runtime-apiserver", "networking.gardener.cloud/to-dns",
+                "networking.resources.gardener.cloud/to-all-shoots-kube-apiserver-tcp-443"):
+        assert labels[key] == "allowed"
+    assert set(dep["spec"]["selector"]["matchLabels"].items()) <= set(labels.items())
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == "8080"
+
+    c = controller_container(objects)
+    assert c["image"] == "registry.example.com/gardener/extensions/networking-controller:0.1.0"
+    assert env(c) == {"LEADER_ELECTION_NAMESPACE": None}
+    assert c["env"][0]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports == {"metrics": 8080, "health": 8081}
+    assert c["livenessProbe"]["httpGet"]["port"] == c["readinessProbe"]["httpGet"]["port"] == "health"
+
+
+def test_pod_is_hardened():
+    objects = render()
+    spec = deployment(objects)["spec"]["template"]["spec"]
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["runAsUser"] == 65532
+    sc = controller_container(objects)["securityContext"]
+    assert sc == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                  "capabilities": {"drop": ["ALL"]}}
+    # No automounted token; a projected bound token at the standard path instead.
+    assert spec["automountServiceAccountToken"] is False
+    assert find(objects, "ServiceAccount", NAME)["automountServiceAccountToken"] is False
+    mounts = {m["mountPath"]: m["name"] for m in controller_container(objects)["volumeMounts"]}
+    assert mounts["/var/run/secrets/kubernetes.io/serviceaccount"] == "kube-api-access"
+    assert mounts["/tmp"] == "tmp"  # writable scratch space with a read-only root filesystem
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    sources = volumes["kube-api-access"]["projected"]["sources"]
+    assert sources[0]["serviceAccountToken"]["path"] == "token"
+    assert sources[1]["configMap"]["name"] == "kube-root-ca.crt"
+
+
+def test_scraping_annotations_can_be_disabled():
+    annotations = deployment(render({"metrics": {"enableScraping": False}}))["spec"]["template"]["metadata"]["annotations"]
+    assert not any(key.startswith("prometheus.io/") for key in annotations)
+
+
+# -------------------------------------------------------------------------------------- args
+
+
+def test_default_args_are_accepted_by_the_run_parser():
+    args = run_args(render())
+    assert args.command == "run"
+    assert args.types == "calico,cilium"
+    assert args.max_concurrent_reconciles == 5
+    assert args.heartbeat_namespace == NAMESPACE
+    assert args.heartbeat_renew_interval_seconds == 30
+    assert args.ignore_operation_annotation is False
+    assert args.config_file == "/etc/gardener-extension-networking/config/config.yaml"
+    assert args.leader_election is True
+    assert args.leader_election_id == "networking-leader-election"
+    assert args.metrics_bind_address == ":8080"
+    assert args.health_bind_address == ":8081"
+    assert args.gardener_version == ""  # not injected: the flag is left out
+
+
+def test_configured_args_are_accepted_by_the_run_parser():
+    objects = render({"types": ["cilium"], "controllers": {"concurrentSyncs": 12, "ignoreOperationAnnotation": True},
+                      "heartbeat": {"renewIntervalSeconds": 10}, "leaderElection": {"id": "my-lease"},
+                      "metricsPort": 9090, "healthPort": 9091, **INJECTED})
+    args = run_args(objects)
+    assert args.types == "cilium"
+    assert args.max_concurrent_reconciles == 12
+    assert args.ignore_operation_annotation is True
+    assert args.heartbeat_renew_interval_seconds == 10
+    assert args.leader_election_id == "my-lease"
+    assert args.metrics_bind_address == ":9090"
+    assert args.health_bind_address == ":9091"
+    assert args.gardener_version == "1.120.0"
+    c = controller_container(objects)
+    assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"metrics": 9090, "health": 9091}
+    assert find(objects, "Service", NAME)["spec"]["ports"][0]["port"] == 9090
+    # The leader election Lease named by the flag is the one RBAC allows to update.
+    rules = find(objects, "ClusterRole", CLUSTER_ROLE)["rules"]
+    lease_names = next(r["resourceNames"] for r in rules if r["resources"] == ["leases"] and "resourceNames" in r)
+    assert set(lease_names) == {"my-lease", "gardener-extension-heartbeat"}
+
+
+def test_every_rendered_flag_is_a_run_flag():
+    """Each `--flag=` of the container is defined by controller/options.py (no silently ignored flags)."""
+    run = next(a for a in build_parser()._subparsers._group_actions[0].choices.items() if a[0] == "run")[1]
+    defined = {s for action in run._actions for s in action.option_strings}
+    c = controller_container(render(INJECTED))
+    assert {a.split("=", 1)[0] for a in c["args"]} <= defined
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def test_default_config_is_accepted_by_the_controller(tmp_path):
+    objects = render()
+    doc = config_document(objects)
+    assert doc == {"apiVersion": "calico.networking.extensions.config.gardener.cloud/v1alpha1",
+                   "kind": "ControllerConfiguration",
+                   "clientConnection": {"acceptContentTypes": "application/json", "contentType": "application/json",
+                                        "qps": 100, "burst": 130}}
+    config = load_rendered_config(objects, tmp_path, ["calico", "cilium"])
+    assert (config.qps, config.burst) == (100.0, 130)
+    assert config.feature_gates == {}
+
+
+def test_feature_gates_are_accepted_by_the_controller(tmp_path):
+    objects = render({"config": {"featureGates": {"NonPrivilegedCalicoNode": True}}})
+    config = load_rendered_config(objects, tmp_path, ["calico", "cilium"])
+    assert config.feature_gates == {"NonPrivilegedCalicoNode": True}
+
+
+def test_unknown_feature_gate_is_rejected_by_the_controller(tmp_path):
+    objects = render({"config": {"featureGates": {"NoSuchGate": True}}})
+    with pytest.raises(ConfigurationError, match="NoSuchGate"):
+        load_rendered_config(objects, tmp_path, ["calico", "cilium"])
+
+
+def test_config_api_version_follows_the_served_types(tmp_path):
+    """Serving only cilium, the calico apiVersion would be unknown to the controller; the default follows."""
+    objects = render({"types": ["cilium"]})
+    assert config_document(objects)["apiVersion"] == "cilium.networking.extensions.config.gardener.cloud/v1alpha1"
+    load_rendered_config(objects, tmp_path, ["cilium"])
+    explicit = render({"config": {"apiVersion": "cilium.networking.extensions.config.gardener.cloud/v1alpha1"}})
+    load_rendered_config(explicit, tmp_path, ["calico", "cilium"])
+
+
+def test_config_change_rolls_the_pods():
+    def checksum(values):
+        return deployment(render(values))["spec"]["template"]["metadata"]["annotations"]["checksum/configmap"]
+    assert checksum({}) != checksum({"config": {"clientConnection": {"qps": 50}}})
+
+
+# ------------------------------------------------------------------------- optional objects
+
+
+def test_image_vector_overwrite_adds_env_and_configmap():
+    objects = render({"imageVectorOverwrite": IMAGE_VECTOR})
+    assert (("ConfigMap", f"{NAME}-imagevector-overwrite")
+            in {(o["kind"], o["metadata"]["name"]) for o in objects})
+    c = controller_container(objects)
+    assert env(c)["IMAGEVECTOR_OVERWRITE"] == "/charts_overwrite/images_overwrite.yaml"
+    assert {"name": "imagevector-overwrite", "mountPath": "/charts_overwrite", "readOnly": True} in c["volumeMounts"]
+    volumes = {v["name"]: v for v in deployment(objects)["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["imagevector-overwrite"]["configMap"]["name"] == f"{NAME}-imagevector-overwrite"
+    data = find(objects, "ConfigMap", f"{NAME}-imagevector-overwrite")["data"]
+    assert set(data) == {"images_overwrite.yaml"}
+
+
+def test_image_vector_overwrite_is_read_by_the_controller(tmp_path):
+    data = find(render({"imageVectorOverwrite": IMAGE_VECTOR}), "ConfigMap", f"{NAME}-imagevector-overwrite")["data"]
+    path = tmp_path / "images_overwrite.yaml"
+    path.write_text(data["images_overwrite.yaml"])
+    assert load_image_overwrite(str(path)) == {"calico-node": "registry.example.com/calico/node:v3.30.3"}
+
+
+def test_no_image_vector_overwrite_by_default():
+    objects = render()
+    assert f"{NAME}-imagevector-overwrite" not in names(objects, "ConfigMap")
+    assert "IMAGEVECTOR_OVERWRITE" not in env(controller_container(objects))
+
+
+def test_vpa_toggle():
+    vpa = find(render(), "VerticalPodAutoscaler", f"{NAME}-vpa")
+    assert vpa["apiVersion"] == "autoscaling.k8s.io/v1"
+    assert vpa["spec"]["targetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME}
+    assert vpa["spec"]["updatePolicy"]["updateMode"] == "InPlaceOrRecreate"
+    policy = vpa["spec"]["resourcePolicy"]["containerPolicies"][0]
+    assert policy["containerName"] == NAME
+    assert policy["controlledValues"] == "RequestsOnly"
+    assert not names(render({"vpa": {"enabled": False}}), "VerticalPodAutoscaler")
+
+
+def test_ignore_resources_annotation():
+    dep = deployment(render({"ignoreResources": True}))
+    assert dep["metadata"]["annotations"] == {"resources.gardener.cloud/ignore": "true"}
+
+
+def test_pdb():
+    pdb = find(render(), "PodDisruptionBudget", NAME)
+    assert pdb["spec"]["maxUnavailable"] == 1
+    assert pdb["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+    assert pdb["spec"]["selector"]["matchLabels"] == deployment(render())["spec"]["selector"]["matchLabels"]
+
+
+def test_service():
+    objects = render()
+    svc = find(objects, "Service", NAME)
+    assert svc["spec"]["selector"] == deployment(objects)["spec"]["selector"]["matchLabels"]
+    assert svc["spec"]["ports"] == [{"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}]
+    allowed = svc["metadata"]["annotations"]["networking.resources.gardener.cloud/from-all-seed-scrape-targets-allowed-ports"]
+    assert yaml.safe_load(allowed) == [{"protocol": "TCP", "port": 8080}]
+    assert "trafficDistribution" not in svc["spec"]
+
+
+@pytest.mark.parametrize("kube_version,expected", [("1.33.0", "PreferClose"), ("1.34.0", "PreferSameZone")])
+def test_service_topology_aware_routing(kube_version, expected):
+    values = {"gardener": {"seed": {"spec": {"settings": {"topologyAwareRouting": {"enabled": True}}}}}}
+    assert find(render(values, kube_version), "Service", NAME)["spec"]["trafficDistribution"] == expected
+
+
+# ------------------------------------------------------------------------------------ RBAC
+
+
+def _allowed(rules: list[dict], group: str, resource: str, verb: str, name: str | None = None) -> bool:
+    return any(group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"]
+               and ("resourceNames" not in r or name in r["resourceNames"]) for r in rules)
+
+
+def test_cluster_role_is_the_union_of_both_go_extensions():
+    objects = render()
+    rules = find(objects, "ClusterRole", CLUSTER_ROLE)["rules"]
+    ext = "extensions.gardener.cloud"
+    for verb in ("get", "list", "watch"):
+        assert _allowed(rules, ext, "clusters", verb)
+        assert _allowed(rules, "", "namespaces", verb)
+    for resource in ("networks", "networks/status"):
+        for verb in ("get", "list", "watch", "patch", "update"):
+            assert _allowed(rules, ext, resource, verb)
+    for verb in ("create", "list", "watch"):
+        assert _allowed(rules, "coordination.k8s.io", "leases", verb)
+    for lease in ("networking-leader-election", "gardener-extension-heartbeat"):
+        for verb in ("get", "patch", "update"):
+            assert _allowed(rules, "coordination.k8s.io", "leases", verb, lease)
+    assert not _allowed(rules, "coordination.k8s.io", "leases", "update", "someone-elses-lease")
+    for verb in ("create", "get", "list", "watch", "patch", "update", "delete"):
+        assert _allowed(rules, "resources.gardener.cloud", "managedresources", verb)
+        for resource in ("events", "secrets", "configmaps"):
+            assert _allowed(rules, "", resource, verb)
+    for resource in ("scrapeconfigs", "prometheusrules"):
+        for verb in ("create", "get", "list", "watch"):
+            assert _allowed(rules, "monitoring.coreos.com", resource, verb)
+        for name in ("shoot-calico-felix", "shoot-calico-typha", "shoot-calico-bird",
+                     "shoot-cilium-agent", "shoot-cilium-hubble", "shoot-cilium-operator"):
+            for verb in ("update", "patch", "delete"):
+                assert _allowed(rules, "monitoring.coreos.com", resource, verb, name)
+        assert not _allowed(rules, "monitoring.coreos.com", resource, "delete", "shoot-other")
+    binding = find(objects, "ClusterRoleBinding", CLUSTER_ROLE)
+    assert binding["roleRef"]["name"] == CLUSTER_ROLE
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]
+
+
+def test_monitoring_object_names_in_rbac_match_the_monitoring_charts():
+    """The named scrapeconfigs/prometheusrules are exactly those the monitoring charts render."""
+    rules = find(render(), "ClusterRole", CLUSTER_ROLE)["rules"]
+    named = next(set(r["resourceNames"]) for r in rules if "scrapeconfigs" in r["resources"] and "resourceNames" in r)
+    rendered = set()
+    for mapping in load_mappings(MAPPINGS).values():
+        text = "\n".join(p.read_text() for p in (mapping.monitoring.chart / "templates").glob("*"))
+        rendered |= set(re.findall(r"shoot-(?:calico|cilium)-[a-z]+", text))
+        rendered |= {f"shoot-{mapping.type}-{c}" for c in re.findall(
+            r'include "[^"]*" \(dict [^)]*"(?:component|name)" "([a-z]+)"', text)}
+    assert rendered == named
+
+
+# ---------------------------------------------------------------------------------- schema
+
+
+@pytest.mark.parametrize("values", [
+    {"types": ["flannel"]},
+    {"types": []},
+    {"replicas": 2},
+    {"controllers": {"concurrentSyncs": 0}},
+    {"metricsPort": "8080"},
+    {"leaderElection": {"id": "Not A Name"}},
+    {"config": {"featureGates": {"NonPrivilegedCalicoNode": "yes"}}},
+    {"config": {"apiVersion": "v1"}},
+    {"vpa": {"updatePolicy": {"updateMode": "Sometimes"}}},
+], ids=lambda v: str(v))
+def test_schema_rejects_invalid_values(values):
+    with pytest.raises(ConfigurationError):
+        render(values)
+
+
+def test_schema_accepts_injected_values():
+    render({**INJECTED, "usablePorts": [8080, 10250, 8081]})
+    render({"gardener": None})
+
+
+# ---------------------------------------------------------------------------------- example
+
+
+def test_example_controller_registration_renders_and_configures(tmp_path):
+    docs = list(yaml.safe_load_all((EXAMPLE / "controller-registration.yaml").read_text()))
+    deployment_doc = next(d for d in docs if d["kind"] == "ControllerDeployment")
+    registration = next(d for d in docs if d["kind"] == "ControllerRegistration")
+    assert deployment_doc["apiVersion"] == "core.gardener.cloud/v1"
+    assert deployment_doc["helm"]["ociRepository"]["ref"] == "registry.example.com/gardener/extensions/networking:v0.1.0"
+    assert registration["apiVersion"] == "core.gardener.cloud/v1beta1"
+    assert registration["metadata"]["annotations"]["security.gardener.cloud/pod-security-enforce"] == "baseline"
+    assert registration["spec"]["deployment"]["deploymentRefs"] == [{"name": deployment_doc["metadata"]["name"]}]
+    assert registration["spec"]["resources"] == [{"kind": "Network", "type": "calico"},
+                                                 {"kind": "Network", "type": "cilium"}]
+    # gardenlet: release name = registration name, values = helm.values + injected gardener values.
+    values = {**deployment_doc["helm"]["values"], **INJECTED}
+    objects = render_chart(CHART, values, "1.32.0", registration["metadata"]["name"], NAMESPACE)
+    served = {r["type"] for r in registration["spec"]["resources"]}
+    assert set(run_args(objects).types.split(",")) == served
+    load_rendered_config(objects, tmp_path, sorted(served))
+
+
+# ------------------------------------------------------------------------------- helm 3 == 4
+
+
+def test_renders_identically_with_helm3_and_helm4():
+    binaries = [ROOT / ".venv" / "bin" / "helm", ROOT / ".venv" / "bin" / "helm3"]
+    if not all(b.exists() for b in binaries):
+        pytest.skip("needs both helm v3 and v4")
+    values = yaml.safe_dump({"imageVectorOverwrite": IMAGE_VECTOR, "ignoreResources": True, **INJECTED})
+    outputs = [subprocess.run([str(b), "template", "networking", str(CHART), "--namespace", NAMESPACE,
+                               "--kube-version", "1.32.0", "--values", "-"],
+                              input=values, capture_output=True, text=True, check=True).stdout
+               for b in binaries]
+    assert outputs[0] == outputs[1]
+
+
+def test_chart_lints():
+    helm = shutil.which("helm") or str(ROOT / ".venv" / "bin" / "helm")
+    result = subprocess.run([helm, "lint", "--strict", str(CHART)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------------------------- image
+
+
+def test_dockerfile_copies_what_the_controller_reads():
+    """Every COPY source exists and is not excluded by .dockerignore (allow-list style)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    allowed = [line[1:].rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.startswith("!")]
+    sources = []
+    for line in dockerfile.splitlines():
+        parts = line.split()
+        if parts[:1] == ["COPY"] and not any(p.startswith("--from") for p in parts):
+            sources += parts[1:-1]
+    assert {"charts/internal", "values-mapping", "controller", "hack/install-tools.py"} <= {s.rstrip("/") for s in sources}
+    for source in sources:
+        source = source.rstrip("/")
+        assert (ROOT / source).exists(), source
+        assert any(source == a or source.startswith(a + "/") for a in allowed), source
+    # The mapping files find their charts as ../charts/internal/<type>.
+    for mapping in load_mappings(MAPPINGS).values():
+        assert mapping.chart.relative_to(ROOT).parts[:2] == ("charts", "internal")
+    assert 'ENTRYPOINT ["gardener-extension-networking"]' in dockerfile
+    assert "USER 65532" in dockerfile
