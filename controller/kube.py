@@ -116,7 +116,7 @@ def _wait(state: tenacity.RetryCallState) -> float:
     exc = state.outcome.exception()
     if getattr(exc, "retry_after", None):
         return exc.retry_after
-    return tenacity.wait_exponential_jitter(initial=0.1, max=5.0, jitter=0.2)(state)
+    return tenacity.wait_exponential_jitter(multiplier=0.1, max=5.0, jitter=0.2)(state)
 
 
 @dataclass
@@ -239,8 +239,11 @@ class Kube:
     # --- Secrets and ManagedResources ---
 
     async def ensure_secret(self, secret: dict) -> ApplyResult:
-        """Create an immutable, content-named Secret; if it exists its content is the same already."""
+        """Create an immutable, content-named Secret unless it exists (then its content is the same)."""
         meta = secret["metadata"]
+        if await self.optional(f"get secret {meta['namespace']}/{meta['name']}", self.core.read_namespaced_secret,
+                               meta["name"], meta["namespace"]) is not None:
+            return ApplyResult(False)
         try:
             await self.call(f"create secret {meta['namespace']}/{meta['name']}",
                             self.core.create_namespaced_secret, meta["namespace"], secret)
@@ -318,9 +321,7 @@ class Kube:
         key = (api_version, kind)
         if key not in self._resources:
             path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
-            doc = await self.call(f"discover {api_version}", self.api_client.call_api, path, "GET",
-                                  response_type="object", auth_settings=["BearerToken"],
-                                  _return_http_data_only=True, header_params={"Accept": "application/json"})
+            doc = await self._raw(f"discover {api_version}", "GET", path)
             for resource in doc.get("resources") or []:
                 if resource.get("kind") == kind and "/" not in resource["name"]:
                     self._resources[key] = (resource["name"], bool(resource.get("namespaced")))
@@ -336,11 +337,18 @@ class Kube:
             base += f"/namespaces/{namespace}"
         return f"{base}/{plural}" + (f"/{name}" if name else "")
 
+    def _request(self, method: str, path: str, body: dict | None = None, _request_timeout: float = REQUEST_TIMEOUT):
+        """One REST call of any kind (the typed APIs do not cover arbitrary CRDs of core/v1 paths)."""
+        params = self.api_client.param_serialize(method=method, resource_path=path, body=body,
+                                                 header_params={"Accept": "application/json",
+                                                                "Content-Type": "application/json"},
+                                                 auth_settings=["BearerToken"])
+        response = self.api_client.call_api(*params, _request_timeout=_request_timeout)
+        response.read()
+        return self.api_client.response_deserialize(response, {"2XX": "object"}).data
+
     async def _raw(self, what: str, method: str, path: str, body: dict | None = None, **kwargs) -> Any:
-        return await self.call(what, self.api_client.call_api, path, method, body=body, response_type="object",
-                               auth_settings=["BearerToken"], _return_http_data_only=True,
-                               header_params={"Accept": "application/json", "Content-Type": "application/json"},
-                               **kwargs)
+        return await self.call(what, self._request, method, path, body, **kwargs)
 
     async def apply_object(self, obj: dict) -> ApplyResult:
         """Create, or replace when the server's copy differs in what we set (no write otherwise)."""

@@ -9,6 +9,16 @@ import argparse
 import os
 
 
+def _boolean(value: str) -> bool:
+    """Go's flag syntax for booleans: `--flag`, `--flag=true`, `--flag=false`."""
+    lowered = value.lower()
+    if lowered in ("true", "1", "t", "yes"):
+        return True
+    if lowered in ("false", "0", "f", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"not a boolean: {value!r}")
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--types", default="calico,cilium", help="network types to serve (comma-separated)")
@@ -16,10 +26,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add("--config-file", default="", help="ControllerConfiguration file")
     add("--max-concurrent-reconciles", type=int, default=5, help="reconcile workers")
     add("--max-parallel-renders", type=int, default=0, help="helm processes at once (default: CPU count)")
-    add("--ignore-operation-annotation", action=argparse.BooleanOptionalAction, default=False,
+    add("--ignore-operation-annotation", type=_boolean, nargs="?", const=True, default=False,
         help="reconcile on generation changes instead of the gardener.cloud/operation annotation")
     add("--resync-period", type=float, default=300.0, help="seconds between full re-lists of Networks")
-    add("--leader-election", action=argparse.BooleanOptionalAction, default=None,
+    add("--leader-election", type=_boolean, nargs="?", const=True, default=None,
         help="use a Lease for leader election (default: on in-cluster, off with a kubeconfig)")
     add("--leader-election-id", default="networking-leader-election", help="name of the leader election Lease")
     add("--leader-election-lease-duration", type=float, default=15.0,

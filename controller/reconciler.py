@@ -21,7 +21,7 @@ from controller import contract, pipeline
 from controller import shoot as shoots
 from controller.config import ControllerConfig
 from controller.errors import ERR_CONFIGURATION_PROBLEM, ConfigurationError, TransientError
-from controller.kube import Kube
+from controller.kube import Kube, NotFound
 from controller.mapping import TypeMapping
 from controller.render import Renderer
 
@@ -75,6 +75,8 @@ class Reconciler:
         token = NETWORK.set(f"{namespace}/{name}")
         try:
             return await self._reconcile(namespace, name)
+        except NotFound:
+            return Result(SKIPPED)  # deleted while we worked on it
         except (TransientError, OSError) as exc:  # failures before an operation (and its status) began
             log.warning("reconcile failed before an operation started: %s", exc)
             return Result(ERROR, error=exc)

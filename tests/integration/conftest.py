@@ -1,0 +1,138 @@
+"""Fixtures of the contract tests: an API emulator per test and the REAL controller loop on a thread.
+
+The controller is built exactly as `gardener-extension-networking run` builds it (`loop.build_controller`
+from parsed flags) and talks real HTTP to the emulator; only timings are shortened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import threading
+import time
+
+import pytest
+import yaml
+
+from controller.cli import build_parser
+from controller.loop import Controller, build_controller
+from controller.testing.apiserver import Emulator
+from tests.helpers import EXAMPLE, GARDENER_CRDS, ROOT
+
+NS = "shoot--foo--bar"
+NETWORKS = ("extensions.gardener.cloud/v1alpha1", "networks")
+MRS = ("resources.gardener.cloud/v1alpha1", "managedresources")
+MR_NAME = "extension-networking-calico-config"
+CRDS = [ROOT / "example" / "crds"]
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = ""):
+    """Poll until `predicate()` is truthy; return its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate}")
+        time.sleep(interval)
+
+
+def example(name: str) -> dict:
+    return yaml.safe_load((EXAMPLE / name).read_text())
+
+
+def network(annotation: str | None = "reconcile", **spec) -> dict:
+    obj = copy.deepcopy(example("network-calico.yaml"))
+    obj["metadata"]["annotations"] = {"gardener.cloud/operation": annotation} if annotation else {}
+    obj["spec"].update(spec)
+    return obj
+
+
+def cluster(failed: bool = False, force_deletion: bool = False) -> dict:
+    obj = copy.deepcopy(example("cluster.yaml"))
+    shoot = obj["spec"]["shoot"]
+    if failed:
+        shoot["status"]["lastOperation"]["state"] = "Failed"
+    if force_deletion:
+        shoot["metadata"].setdefault("annotations", {})["confirmation.gardener.cloud/force-deletion"] = "true"
+    return obj
+
+
+class Running:
+    """One controller instance on its own thread and event loop."""
+
+    def __init__(self, controller: Controller):
+        self.controller = controller
+        self.exit_code: int | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        assert controller.started.wait(10), "controller did not start"
+
+    def _run(self) -> None:
+        self.exit_code = asyncio.run(self.controller.run())
+
+    def stop(self) -> int | None:
+        self.controller.request_stop()
+        self.thread.join(15)
+        assert not self.thread.is_alive(), "controller did not stop"
+        self.controller.kube.close()
+        return self.exit_code
+
+
+@pytest.fixture
+def emu(tmp_path):
+    with Emulator(crd_paths=CRDS) as emulator:
+        emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "garden"}})
+        emulator.create({"apiVersion": "v1", "kind": "Namespace",
+                         "metadata": {"name": NS, "labels": {"gardener.cloud/role": "shoot"}}})
+        emulator.kubeconfig_path = emulator.write_kubeconfig(tmp_path / "kubeconfig")
+        yield emulator
+
+
+@pytest.fixture
+def start(emu):
+    """start(*flags) runs a controller against `emu`; all are stopped at the end of the test."""
+    running: list[Running] = []
+
+    def start_controller(*flags: str) -> Running:
+        args = build_parser().parse_args([
+            "run", "--kubeconfig", str(emu.kubeconfig_path), "--types", "calico",
+            "--health-bind-address", ":0", "--metrics-bind-address", ":0", "--resync-period", "0.5",
+            "--delete-timeout", "1.5", "--heartbeat-renew-interval-seconds", "30",
+            "--leader-election-lease-duration", "2", "--leader-election-renew-deadline", "1.5",
+            "--leader-election-retry-period", "0.2", "--graceful-shutdown-timeout", "5", *flags])
+        instance = Running(build_controller(args))
+        running.append(instance)
+        return instance
+
+    yield start_controller
+    for instance in running:
+        if instance.thread.is_alive():
+            instance.stop()
+
+
+def get_network(emu: Emulator, name: str = "bar") -> dict | None:
+    return emu.get(*NETWORKS, name, NS)
+
+
+def last_operation(emu: Emulator, name: str = "bar") -> dict:
+    return ((get_network(emu, name) or {}).get("status") or {}).get("lastOperation") or {}
+
+
+def state_is(emu: Emulator, op_type: str, state: str = "Succeeded", name: str = "bar"):
+    def check():
+        last = last_operation(emu, name)
+        return last if last.get("type") == op_type and last.get("state") == state else None
+    return check
+
+
+def writes(emu: Emulator, since: int = 0, ignore=("leases", "events")) -> list[tuple[str, str, int]]:
+    """Non-GET requests after index `since`, without lease renewals and events."""
+    return [entry for entry in emu.request_log[since:]
+            if entry[0] not in ("GET",) and not any(f"/{kind}" in entry[1] for kind in ignore)]
+
+
+def crd_schema(file: str, version: str = "v1alpha1") -> dict:
+    crd = yaml.safe_load((GARDENER_CRDS / file).read_text())
+    return next(v for v in crd["spec"]["versions"] if v["name"] == version)["schema"]["openAPIV3Schema"]

@@ -1,0 +1,354 @@
+"""The Gardener contract (gardener-contract.md 2-4), proven through real HTTP against the API emulator
+with the real controller loop, the real calico chart/mapping and the real helm binary."""
+
+from __future__ import annotations
+
+import stat
+import time
+import urllib.request
+
+import jsonschema
+import pytest
+from kubernetes import client
+
+from tests.integration.conftest import (MR_NAME, MRS, NETWORKS, NS, cluster, crd_schema, get_network,
+                                        last_operation, network, state_is, wait_for, writes)
+
+GROUP, VERSION = "extensions.gardener.cloud", "v1alpha1"
+MERGE = "application/merge-patch+json"
+
+
+def custom(emu) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(emu.api_client())
+
+
+def annotate(emu, value: str, name: str = "bar") -> None:
+    custom(emu).patch_namespaced_custom_object(GROUP, VERSION, NS, "networks", name,
+                                               {"metadata": {"annotations": {"gardener.cloud/operation": value}}},
+                                               _content_type=MERGE)
+
+
+def patch_spec(emu, spec: dict, name: str = "bar") -> None:
+    custom(emu).patch_namespaced_custom_object(GROUP, VERSION, NS, "networks", name, {"spec": spec},
+                                               _content_type=MERGE)
+
+
+def managed_resource(emu) -> dict | None:
+    return emu.get(*MRS, MR_NAME, NS)
+
+
+def secrets(emu) -> list[str]:
+    return sorted(s["metadata"]["name"] for s in emu.list("v1", "secrets", NS))
+
+
+def events(emu, reason: str) -> list[dict]:
+    return [e for e in emu.list("v1", "events", NS) if e.get("reason") == reason]
+
+
+def reconciled(emu, start, *flags) -> object:
+    """A controller that has brought the example Network to Create/Succeeded."""
+    emu.create(cluster())
+    emu.create(network())
+    running = start(*flags)
+    # Create, or already a Reconcile after it (dev mode: the Cluster's initial list enqueues it again).
+    wait_for(lambda: state_is(emu, "Create")() or state_is(emu, "Reconcile")(), message="Create succeeded")
+    return running
+
+
+def test_first_reconcile_creates_secret_and_managed_resource_and_reports_success(emu, start):
+    reconciled(emu, start)
+    net = get_network(emu)
+    status = net["status"]
+    assert status["lastOperation"]["progress"] == 100
+    assert status["lastOperation"]["description"] == "Successfully reconciled Network"
+    assert status["lastOperation"]["lastUpdateTime"].endswith("Z") and len(status["lastOperation"]["lastUpdateTime"]) == 20
+    assert "lastError" not in status
+    assert status["observedGeneration"] == net["metadata"]["generation"]
+    assert status["ipFamilies"] == ["IPv4"]
+    assert status["providerStatus"] == {"apiVersion": "calico.networking.extensions.gardener.cloud/v1alpha1",
+                                        "kind": "NetworkStatus"}
+    assert net["metadata"]["finalizers"] == ["extensions.gardener.cloud/network"]
+    assert "gardener.cloud/operation" not in (net["metadata"].get("annotations") or {})
+
+    mr = managed_resource(emu)
+    secret_name = mr["spec"]["secretRefs"][0]["name"]
+    assert secret_name.startswith(f"managedresource-{MR_NAME}-")
+    assert mr["metadata"]["labels"]["origin"] == "extension-networking-calico"
+    assert mr["spec"]["injectLabels"] == {"shoot.gardener.cloud/no-cleanup": "true"}
+    assert mr["spec"]["keepObjects"] is False
+    secret = emu.get("v1", "secrets", secret_name, NS)
+    assert secret["immutable"] is True and "config.yaml" in secret["data"]
+    assert {s["metadata"]["name"] for s in emu.list("monitoring.coreos.com/v1alpha1", "scrapeconfigs", NS)} == {
+        "shoot-calico-bird", "shoot-calico-felix", "shoot-calico-typha"}
+    assert emu.get("v1", "configmaps", "calico-dashboards", NS) is not None
+    assert events(emu, "Reconciled"), "a Normal event for the change"
+
+    # What the controller wrote is valid against Gardener's own CRD schemas (the emulator checked it
+    # on every write; this says so explicitly).
+    jsonschema.validate(net, crd_schema("10-crd-extensions.gardener.cloud_networks.yaml"))
+    jsonschema.validate(mr, crd_schema("10-crd-resources.gardener.cloud_managedresources.yaml"))
+
+
+def test_resync_of_a_succeeded_network_writes_nothing(emu, start):
+    reconciled(emu, start)
+    time.sleep(0.3)  # the Normal event and the last watch events settle
+    mark = len(emu.request_log)
+    time.sleep(1.6)  # three resync periods of 0.5 s
+    assert any(m == "GET" and p.endswith("/networks") for m, p, _ in emu.request_log[mark:]), "it did re-list"
+    assert writes(emu, mark, ignore=("leases",)) == []
+
+
+def test_reconcile_annotation_again_updates_status_but_not_the_unchanged_managed_resource(emu, start):
+    reconciled(emu, start)
+    mark = len(emu.request_log)
+    before = last_operation(emu)["lastUpdateTime"]
+    time.sleep(1.0)
+    annotate(emu, "reconcile")
+    wait_for(lambda: "gardener.cloud/operation" not in (get_network(emu)["metadata"].get("annotations") or {})
+             and state_is(emu, "Reconcile")(), message="Reconcile succeeded")
+    assert last_operation(emu)["lastUpdateTime"] > before
+    touched = [p for _, p, _ in writes(emu, mark)]
+    assert not [p for p in touched if "managedresources" in p or "secrets" in p or "scrapeconfigs" in p], touched
+
+
+def test_spec_change_without_annotation_is_ignored_by_default(emu, start):
+    reconciled(emu, start)
+    patch_spec(emu, {"providerConfig": {"backend": "vxlan"}})
+    time.sleep(1.2)
+    net = get_network(emu)
+    assert net["metadata"]["generation"] == 2 and net["status"]["observedGeneration"] == 1
+
+
+def test_spec_change_is_reconciled_with_ignore_operation_annotation(emu, start):
+    reconciled(emu, start, "--ignore-operation-annotation")
+    old_secret = managed_resource(emu)["spec"]["secretRefs"][0]["name"]
+    patch_spec(emu, {"providerConfig": {"typha": {"enabled": False}}})
+    wait_for(lambda: (get_network(emu)["status"].get("observedGeneration") == 2
+                      and last_operation(emu)["state"] == "Succeeded"), message="generation 2 reconciled")
+    new_secret = managed_resource(emu)["spec"]["secretRefs"][0]["name"]
+    assert new_secret != old_secret
+    assert set(secrets(emu)) >= {old_secret, new_secret}, "old secret left to Gardener's garbage collector"
+    assert len(managed_resource(emu)["metadata"]["annotations"]) == 1, "only the new reference annotation"
+
+
+def test_wait_for_state_does_nothing(emu, start):
+    emu.create(cluster())
+    emu.create(network("wait-for-state"))
+    start()
+    time.sleep(1.2)
+    net = get_network(emu)
+    assert "status" not in net or not net["status"]
+    assert not net["metadata"].get("finalizers")
+    assert net["metadata"]["annotations"]["gardener.cloud/operation"] == "wait-for-state"
+    assert managed_resource(emu) is None
+
+
+def test_invalid_provider_config_is_a_configuration_error_without_hot_retry(emu, start):
+    reconciled(emu, start)
+    good_mr, good_secrets = managed_resource(emu), secrets(emu)
+    patch_spec(emu, {"providerConfig": {"backend": "nope"}})
+    annotate(emu, "reconcile")
+    wait_for(state_is(emu, "Reconcile", "Error"), message="Reconcile error")
+    status = get_network(emu)["status"]
+    assert status["lastError"]["codes"] == ["ERR_CONFIGURATION_PROBLEM"]
+    assert status["lastError"]["description"].startswith("Error reconciling Network: spec.providerConfig.backend:")
+    assert status["lastOperation"]["progress"] == 50
+    assert status["observedGeneration"] == 2
+    assert managed_resource(emu)["spec"] == good_mr["spec"] and secrets(emu) == good_secrets
+    assert events(emu, "ReconcileFailed")
+    mark = len(emu.request_log)
+    time.sleep(1.2)
+    assert not [p for _, p, _ in writes(emu, mark) if "networks" in p], "not retried until the Network changes"
+    # Fixing it (gardenlet annotates again) heals it.
+    patch_spec(emu, {"providerConfig": {"backend": "bird"}})
+    annotate(emu, "reconcile")
+    wait_for(state_is(emu, "Reconcile"), message="healed")
+    assert "lastError" not in get_network(emu)["status"]
+
+
+@pytest.fixture
+def helm_wrapper(tmp_path, monkeypatch):
+    """HELM_BINARY = a script that runs `body` before each `helm template`, then the real helm."""
+    from controller.render import find_helm
+
+    real = find_helm()
+
+    def make(body: str) -> str:
+        script = tmp_path / "helm"
+        script.write_text(f'#!/bin/sh\nif [ "$1" = template ]; then\n{body}\nfi\nexec {real} "$@"\n')
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+        monkeypatch.setenv("HELM_BINARY", str(script))
+        return str(script)
+
+    return make
+
+
+def test_helm_failure_is_retried_with_backoff_until_success(emu, start, helm_wrapper, tmp_path):
+    marker = tmp_path / "failed-once"
+    helm_wrapper(f'if [ ! -e {marker} ]; then touch {marker}; echo "helm crashed" >&2; exit 1; fi')
+    emu.create(cluster())
+    emu.create(network())
+    start()
+    wait_for(state_is(emu, "Create"), message="Create succeeded after a retry")
+    failed = events(emu, "ReconcileFailed")
+    assert failed and "helm crashed" in failed[0]["message"]
+    assert "lastError" not in get_network(emu)["status"]
+
+
+def test_conflicts_throttling_and_server_errors_on_writes_are_retried(emu, start):
+    emu.inject_fault("PATCH", "networks", subresource="status", status=409)
+    emu.inject_fault("POST", "secrets", status=429, retry_after=1)
+    emu.inject_fault("POST", "managedresources", status=500, times=2)
+    emu.inject_fault("PATCH", "networks", subresource="", status=503)
+    reconciled(emu, start)
+    failed = {(m, p.rsplit("/", 1)[-1], s) for m, p, s in emu.request_log if s >= 400}
+    assert {("PATCH", "status", 409), ("POST", "secrets", 429), ("POST", "managedresources", 500),
+            ("PATCH", "bar", 503)} <= failed
+    assert managed_resource(emu) is not None
+
+
+def _hold_managed_resource(emu) -> None:
+    """Stand in for gardener-resource-manager's finalizer, which keeps the MR while it cleans up."""
+    custom(emu).patch_namespaced_custom_object("resources.gardener.cloud", "v1alpha1", NS, "managedresources", MR_NAME,
+                                               {"metadata": {"finalizers": ["resources.gardener.cloud/gardener-resource-manager"]}},
+                                               _content_type=MERGE)
+
+
+def _release_managed_resource(emu) -> None:
+    custom(emu).patch_namespaced_custom_object("resources.gardener.cloud", "v1alpha1", NS, "managedresources", MR_NAME,
+                                               {"metadata": {"finalizers": None}}, _content_type=MERGE)
+
+
+def _delete_network(emu) -> None:
+    custom(emu).delete_namespaced_custom_object(GROUP, VERSION, NS, "networks", "bar")
+
+
+def test_delete_waits_bounded_for_the_managed_resource_then_removes_the_finalizer(emu, start):
+    reconciled(emu, start)
+    _hold_managed_resource(emu)
+    _delete_network(emu)
+    # The bounded wait times out into an Error (kept in lastError while the retries are Processing).
+    wait_for(lambda: "is still present" in ((get_network(emu)["status"].get("lastError") or {}).get("description", "")),
+             timeout=6, message="delete wait timed out")
+    assert get_network(emu)["status"]["lastOperation"]["type"] == "Delete"
+    assert get_network(emu)["status"]["lastError"]["description"].startswith("Error deleting Network: ManagedResource")
+    assert get_network(emu)["metadata"]["finalizers"] == ["extensions.gardener.cloud/network"]
+    assert emu.list("monitoring.coreos.com/v1alpha1", "scrapeconfigs", NS) == []
+    assert emu.get("v1", "configmaps", "calico-dashboards", NS) is None
+    _release_managed_resource(emu)
+    wait_for(lambda: get_network(emu) is None, timeout=10, message="Network gone")
+    assert managed_resource(emu) is None and secrets(emu) == []
+
+
+def test_force_deletion_does_not_wait_for_the_managed_resource(emu, start):
+    emu.create(cluster(force_deletion=True))
+    emu.create(network())
+    start()
+    wait_for(state_is(emu, "Create"))
+    _hold_managed_resource(emu)
+    _delete_network(emu)
+    wait_for(lambda: get_network(emu) is None, timeout=3, message="Network gone without waiting")
+    assert managed_resource(emu)["metadata"].get("deletionTimestamp"), "deletion requested, GRM still busy"
+
+
+def test_migrate_keeps_shoot_objects_and_restore_brings_everything_back(emu, start):
+    reconciled(emu, start)
+    mark = len(emu.request_log)
+    annotate(emu, "migrate")
+    wait_for(state_is(emu, "Migrate"), message="Migrate succeeded")
+    wait_for(lambda: "gardener.cloud/operation" not in (get_network(emu)["metadata"].get("annotations") or {}))
+    net = get_network(emu)
+    assert not net["metadata"].get("finalizers")
+    assert managed_resource(emu) is None and secrets(emu) == []
+    keep = [i for i, (m, p, _) in enumerate(emu.request_log[mark:]) if m == "PATCH" and p.endswith(MR_NAME)]
+    delete = [i for i, (m, p, _) in enumerate(emu.request_log[mark:]) if m == "DELETE" and p.endswith(MR_NAME)]
+    assert keep and delete and keep[0] < delete[0], "keepObjects=true before the MR is deleted"
+
+    # A migrated object is left alone by anything but migrate/restore.
+    annotate(emu, "reconcile")
+    time.sleep(0.8)
+    assert last_operation(emu)["type"] == "Migrate" and managed_resource(emu) is None
+
+    annotate(emu, "restore")
+    wait_for(lambda: events(emu, "Restored"), message="Restore succeeded")
+    # As in Go, our own status writes while `restore` is still set requeue the key, so a Reconcile may follow.
+    wait_for(lambda: "gardener.cloud/operation" not in (get_network(emu)["metadata"].get("annotations") or {})
+             and last_operation(emu).get("state") == "Succeeded")
+    assert get_network(emu)["metadata"]["finalizers"] == ["extensions.gardener.cloud/network"]
+    assert managed_resource(emu)["spec"]["keepObjects"] is False
+
+
+def test_failed_shoot_is_skipped_without_status_write(emu, start):
+    emu.create(cluster(failed=True))
+    emu.create(network())
+    start()
+    time.sleep(1.2)
+    net = get_network(emu)
+    assert not net.get("status") and not net["metadata"].get("finalizers")
+    assert managed_resource(emu) is None
+
+
+def test_with_leader_election_exactly_one_instance_reconciles(emu, start):
+    emu.create(cluster())
+    first = start("--leader-election=true", "--leader-election-namespace", "garden")
+    wait_for(lambda: first.controller.leading, message="first leads")
+    second = start("--leader-election=true", "--leader-election-namespace", "garden")
+    emu.create(network())
+    wait_for(state_is(emu, "Create"))
+    time.sleep(0.5)
+    assert first.controller.reconciles >= 1 and second.controller.reconciles == 0
+    assert not second.controller.leading
+    lease = emu.get("coordination.k8s.io/v1", "leases", "networking-leader-election", "garden")
+    assert lease["spec"]["holderIdentity"] == first.controller.identity
+
+    assert first.stop() == 0  # releases the Lease, the standby takes over
+    wait_for(lambda: second.controller.leading, timeout=5, message="standby took over")
+    annotate(emu, "reconcile")
+    wait_for(lambda: second.controller.reconciles >= 1, message="the new leader reconciles")
+
+
+def test_restart_in_the_middle_of_a_reconcile_converges(emu, start, helm_wrapper, monkeypatch):
+    helm_wrapper("sleep 3")
+    emu.create(cluster())
+    emu.create(network())
+    slow = start("--graceful-shutdown-timeout", "0")
+    wait_for(state_is(emu, "Create", "Processing"), message="reconcile in flight")
+    slow.stop()  # cancels the reconcile like a crash would
+    assert last_operation(emu)["state"] == "Processing"
+    monkeypatch.delenv("HELM_BINARY")
+    start()
+    wait_for(state_is(emu, "Create"), message="converged after restart")
+    assert managed_resource(emu) is not None
+
+
+def _http(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_healthz_readyz_and_metrics(emu, start):
+    emu.inject_fault("LIST", "networks", status=500, times=4)
+    emu.create(cluster())
+    emu.create(network())
+    running = start()
+    urls = running.controller.servers.urls
+    assert _http(urls["health"] + "/healthz")[0] == 200
+    assert _http(urls["health"] + "/readyz")[0] == 503, "watches not synced while listing fails"
+    wait_for(state_is(emu, "Create"))
+    assert _http(urls["health"] + "/readyz")[0] == 200
+    status, text = _http(urls["metrics"] + "/metrics")
+    assert status == 200
+    assert 'networking_reconciles_total{operation="Create",result="succeeded",type="calico"}' in text
+    assert "networking_reconcile_duration_seconds_bucket" in text and "networking_workqueue_depth" in text
+
+
+def test_heartbeat_lease_is_renewed(emu, start):
+    start("--heartbeat-renew-interval-seconds", "0.3", "--extension-name", "networking-calico")
+    lease = wait_for(lambda: emu.get("coordination.k8s.io/v1", "leases", "gardener-extension-heartbeat", "garden"))
+    assert lease["spec"]["holderIdentity"] == "networking-calico"
+    first = lease["spec"]["renewTime"]
+    wait_for(lambda: emu.get("coordination.k8s.io/v1", "leases", "gardener-extension-heartbeat",
+                             "garden")["spec"]["renewTime"] != first, message="renewed")
