@@ -21,7 +21,7 @@ def _boolean(value: str) -> bool:
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--types", default="calico,cilium", help="network types to serve (comma-separated)")
+    add("--types", default="", help="network types to serve, comma-separated (default: every mapping file)")
     add("--kubeconfig", default=os.environ.get("KUBECONFIG", ""), help="kubeconfig of the seed (default: in-cluster)")
     add("--config-file", default="", help="ControllerConfiguration file")
     add("--max-concurrent-reconciles", type=int, default=5, help="reconcile workers")

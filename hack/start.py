@@ -21,11 +21,6 @@ SEED_FILES = ("namespace.yaml", "cluster.yaml", "cluster-baz.yaml", "network-cal
 FLAGS = ["--leader-election=false", "--metrics-bind-address", ":8080", "--health-bind-address", ":8081"]
 
 
-def served_types() -> str:
-    """The types that have a mapping file (the cilium mapping may not exist yet)."""
-    return ",".join(sorted(p.stem for p in (ROOT / "values-mapping").glob("*.yaml")))
-
-
 def start_emulator() -> subprocess.Popen:
     seeds = [str(ROOT / "example" / name) for name in SEED_FILES if (ROOT / "example" / name).is_file()]
     KUBECONFIG.unlink(missing_ok=True)
@@ -58,8 +53,7 @@ def main() -> int:
         emulator = start_emulator()
         kubeconfig = str(KUBECONFIG)
     hints(kubeconfig)
-    command = [str(BIN / "gardener-extension-networking"), "run", "--kubeconfig", kubeconfig,
-               "--types", served_types(), *FLAGS]
+    command = [str(BIN / "gardener-extension-networking"), "run", "--kubeconfig", kubeconfig, *FLAGS]
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops everything like Ctrl-C
     controller = subprocess.Popen(command, cwd=ROOT)
     try:
