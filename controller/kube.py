@@ -10,6 +10,7 @@ ControllerConfiguration's qps/burst, and is retried here with exponential backof
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
 import logging
@@ -20,6 +21,7 @@ from typing import Any, Callable
 
 import tenacity
 import urllib3
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
@@ -36,6 +38,9 @@ MANAGED_RESOURCES = ("resources.gardener.cloud", "v1alpha1", "managedresources")
 MERGE_PATCH = "application/merge-patch+json"
 REQUEST_TIMEOUT = 30.0
 ATTEMPTS = 5
+# Where Gardener keeps a kubeconfig for the shoot in its seed namespace (extensions/pkg/util/shoot_clients.go).
+SHOOT_ACCESS_SECRETS = ("gardener-internal", "gardener")
+SHOOT_REQUEST_TIMEOUT = 5.0
 
 
 class NotFound(Exception):
@@ -129,8 +134,10 @@ class ApplyResult:
 class Kube:
     """Async façade over one `kubernetes.client.ApiClient`."""
 
-    def __init__(self, api_client: k8s.ApiClient, qps: float = 100.0, burst: int = 130):
+    def __init__(self, api_client: k8s.ApiClient, qps: float = 100.0, burst: int = 130,
+                 attempts: int = ATTEMPTS, request_timeout: float = REQUEST_TIMEOUT):
         self.api_client = api_client
+        self.attempts, self.request_timeout = attempts, request_timeout
         self.custom = k8s.CustomObjectsApi(api_client)
         self.core = k8s.CoreV1Api(api_client)
         self.coordination = k8s.CoordinationV1Api(api_client)
@@ -153,14 +160,14 @@ class Kube:
     async def call(self, what: str, function: Callable, *args, retry_conflicts: bool = True, **kwargs) -> Any:
         """One API call with rate limit and retries. `retry_conflicts=False` for writes carrying a
         resourceVersion: repeating them cannot succeed, the caller re-reads instead."""
-        kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
+        kwargs.setdefault("_request_timeout", self.request_timeout)
 
         def retryable(exc: BaseException) -> bool:
             return isinstance(exc, _Retryable) or (retry_conflicts and isinstance(exc, Conflict)
                                                    and exc.reason != "AlreadyExists")
 
         async for attempt in tenacity.AsyncRetrying(retry=tenacity.retry_if_exception(retryable), wait=_wait,
-                                                    stop=tenacity.stop_after_attempt(ATTEMPTS), reraise=True):
+                                                    stop=tenacity.stop_after_attempt(self.attempts), reraise=True):
             with attempt:
                 delay = self.bucket.reserve()
                 if delay:
@@ -235,6 +242,31 @@ class Kube:
                                self.custom.patch_namespaced_custom_object_status,
                                *NETWORKS[:2], namespace, NETWORKS[2], name, {"status": status},
                                _content_type=MERGE_PATCH)
+
+    # --- the shoot ---
+
+    async def shoot_client(self, namespace: str) -> "Kube | None":
+        """A client for the shoot of a seed namespace, from the kubeconfig Gardener keeps in Secret
+        `gardener-internal` (else `gardener`); None when there is none. One attempt, short timeout:
+        what is read through it is best effort."""
+        for name in SHOOT_ACCESS_SECRETS:
+            secret = await self.optional(f"get secret {namespace}/{name}", self.core.read_namespaced_secret,
+                                         name, namespace)
+            kubeconfig = ((secret.data or {}) if secret is not None else {}).get("kubeconfig")
+            if kubeconfig:
+                configuration = k8s.Configuration()
+                try:
+                    k8s_config.load_kube_config_from_dict(yaml.safe_load(base64.b64decode(kubeconfig)),
+                                                          client_configuration=configuration)
+                except (ValueError, TypeError, AttributeError, yaml.YAMLError, k8s_config.ConfigException) as exc:
+                    raise TransientError(f"secret {namespace}/{name}: unusable kubeconfig: {exc}") from exc
+                return Kube(k8s.ApiClient(configuration), attempts=1, request_timeout=SHOOT_REQUEST_TIMEOUT)
+        return None
+
+    async def get_configmap_data(self, namespace: str, name: str) -> dict | None:
+        result = await self.optional(f"get configmap {namespace}/{name}", self.core.read_namespaced_config_map,
+                                     name, namespace)
+        return dict(result.data or {}) if result is not None else None
 
     # --- Secrets and ManagedResources ---
 

@@ -169,7 +169,8 @@ class Reconciler:
     async def _apply(self, network: dict, mapping: TypeMapping, shoot: dict) -> _Applied:
         """Reconcile/Create/Restore. The pipeline raises before any write, so a failure never replaces
         the last good ManagedResource."""
-        desired = await pipeline.desired_state(self.renderer, mapping, network, shoot, self.config)
+        live = await self._live_inputs(network["metadata"]["namespace"], mapping, shoot)
+        desired = await pipeline.desired_state(self.renderer, mapping, network, shoot, self.config, live)
         changes = []
         secret = desired.secret["metadata"]["name"]
         if (await self.kube.ensure_secret(desired.secret)).changed:
@@ -180,6 +181,32 @@ class Reconciler:
             if (await self.kube.apply_object(obj)).changed:
                 changes.append(f"applied {obj['kind']} {obj['metadata']['name']}")
         return _Applied(changes, desired.status)
+
+    async def _live_inputs(self, namespace: str, mapping: TypeMapping, shoot: dict) -> dict:
+        """The shoot ConfigMaps the mapping names under `liveInputs`, best effort (cilium.md 2.4): empty
+        when the shoot is hibernated, has no access secret, or cannot be reached; the chart default
+        then applies."""
+        if not mapping.live_inputs or shoots.is_hibernated(shoot):
+            return {}
+        try:
+            client = await self.kube.shoot_client(namespace)
+        except TransientError as exc:
+            log.info("no usable shoot access secret, live inputs empty: %s", exc)
+            return {}
+        if client is None:
+            return {}
+        live = {}
+        try:
+            for key, ref in mapping.live_inputs.items():
+                data = await client.get_configmap_data(ref["namespace"], ref["name"])
+                if data is not None:
+                    live[key] = data
+        except (TransientError, OSError) as exc:
+            log.info("shoot not reachable, live inputs empty: %s", exc)
+            return {}
+        finally:
+            client.close()
+        return live
 
     async def _monitoring_objects(self, network: dict, mapping: TypeMapping, shoot: dict) -> list[dict]:
         if mapping.monitoring is None:

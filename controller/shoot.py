@@ -43,6 +43,12 @@ def is_failed(shoot: dict) -> bool:
     return ((shoot.get("status") or {}).get("lastOperation") or {}).get("state") == "Failed"
 
 
+def is_hibernated(shoot: dict) -> bool:
+    """Hibernation wanted or done: the shoot's API server may be down."""
+    return bool(((shoot.get("spec") or {}).get("hibernation") or {}).get("enabled")
+                or (shoot.get("status") or {}).get("isHibernated"))
+
+
 def needs_force_deletion(shoot: dict) -> bool:
     value = ((shoot.get("metadata") or {}).get("annotations") or {}).get(FORCE_DELETION_ANNOTATION, "")
     return str(value).lower() in ("true", "1", "t")
