@@ -29,8 +29,11 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 	HELM_BINARY=$(BIN)/helm3 $(BIN)/pytest -q tests/charts
 
+## bench: benchmarks that print figures (pipeline, controller against the emulator, emulator writes)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/reconcile.py
+	$(BIN)/python bench/emulator_writes.py
 
 clean:
 	rm -rf $(VENV) .local
