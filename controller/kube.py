@@ -263,10 +263,16 @@ class Kube:
                 return Kube(k8s.ApiClient(configuration), attempts=1, request_timeout=SHOOT_REQUEST_TIMEOUT)
         return None
 
-    async def get_configmap_data(self, namespace: str, name: str) -> dict | None:
-        result = await self.optional(f"get configmap {namespace}/{name}", self.core.read_namespaced_config_map,
-                                     name, namespace)
-        return dict(result.data or {}) if result is not None else None
+    async def read(self, api_version: str, kind: str, namespace: str = "", name: str = "") -> dict | list | None:
+        """One object (None if absent) or, without a name, the list of all of that kind (in a namespace)."""
+        path = await self._path(api_version, kind, namespace, name or None)
+        what = f"{'get' if name else 'list'} {kind} {namespace}/{name}"
+        if name:
+            try:
+                return await self._raw(what, "GET", path)
+            except NotFound:
+                return None
+        return (await self._raw(what, "GET", path)).get("items") or []
 
     # --- Secrets and ManagedResources ---
 

@@ -15,6 +15,7 @@ from controller.errors import ConfigurationError, FieldError
 from controller.managedresource import build_managed_resource, build_secret
 from controller.mapping import MappingResult, TypeMapping, apply_rules
 from controller.mapping.decode import decode_provider_config
+from controller.mapping.engine import holds
 from controller.render import Renderer, Rendered
 from controller.validation import validate_network
 
@@ -54,6 +55,18 @@ def build_inputs(mapping: TypeMapping, network: dict, shoot: dict, config: Contr
         "images": dict(config.images),
         "live": dict(live or {}),
     }
+
+
+def live_requests(mapping: TypeMapping, network: dict, shoot: dict, config: ControllerConfig) -> dict[str, dict]:
+    """The `liveInputs` entries whose `when` holds for this Network (what the reconciler should read from
+    the shoot). Empty if the Network is invalid: `desired_state` reports that."""
+    if not mapping.live_inputs:
+        return {}
+    try:
+        inputs = build_inputs(mapping, network, shoot, config)
+    except ConfigurationError:
+        return {}
+    return {key: ref for key, ref in mapping.live_inputs.items() if holds(ref.get("when"), inputs)}
 
 
 def compute_values(mapping: TypeMapping, network: dict, shoot: dict, config: ControllerConfig,

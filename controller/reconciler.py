@@ -169,7 +169,7 @@ class Reconciler:
     async def _apply(self, network: dict, mapping: TypeMapping, shoot: dict) -> _Applied:
         """Reconcile/Create/Restore. The pipeline raises before any write, so a failure never replaces
         the last good ManagedResource."""
-        live = await self._live_inputs(network["metadata"]["namespace"], mapping, shoot)
+        live = await self._live_inputs(network, mapping, shoot)
         desired = await pipeline.desired_state(self.renderer, mapping, network, shoot, self.config, live)
         changes = []
         secret = desired.secret["metadata"]["name"]
@@ -182,28 +182,36 @@ class Reconciler:
                 changes.append(f"applied {obj['kind']} {obj['metadata']['name']}")
         return _Applied(changes, desired.status)
 
-    async def _live_inputs(self, namespace: str, mapping: TypeMapping, shoot: dict) -> dict:
-        """The shoot ConfigMaps the mapping names under `liveInputs`, best effort (cilium.md 2.4): empty
-        when the shoot is hibernated, has no access secret, or cannot be reached; the chart default
-        then applies."""
-        if not mapping.live_inputs or shoots.is_hibernated(shoot):
+    async def _live_inputs(self, network: dict, mapping: TypeMapping, shoot: dict) -> dict:
+        """The shoot objects the mapping asks for (`liveInputs`), best effort: an entry that cannot be
+        read stays absent, so the chart default applies, unless the entry is `required`. Nothing is read
+        while the shoot is hibernated (its API server may be down)."""
+        wanted = pipeline.live_requests(mapping, network, shoot, self.config)
+        if not wanted or shoots.is_hibernated(shoot):
             return {}
+        required = [key for key, ref in wanted.items() if ref.get("required")]
         try:
-            client = await self.kube.shoot_client(namespace)
+            client = await self.kube.shoot_client(network["metadata"]["namespace"])
+            if client is None:
+                raise TransientError("the shoot has no access secret (gardener-internal or gardener)")
         except TransientError as exc:
-            log.info("no usable shoot access secret, live inputs empty: %s", exc)
-            return {}
-        if client is None:
+            if required:
+                raise TransientError(f"cannot read {', '.join(required)} from the shoot: {exc}") from exc
+            log.info("shoot not readable, live inputs empty: %s", exc)
             return {}
         live = {}
         try:
-            for key, ref in mapping.live_inputs.items():
-                data = await client.get_configmap_data(ref["namespace"], ref["name"])
-                if data is not None:
-                    live[key] = data
-        except (TransientError, OSError) as exc:
-            log.info("shoot not reachable, live inputs empty: %s", exc)
-            return {}
+            for key, ref in wanted.items():
+                try:
+                    value = await client.read(ref.get("apiVersion", "v1"), ref["kind"], ref.get("namespace", ""),
+                                              ref.get("name", ""))
+                except (TransientError, OSError) as exc:
+                    if ref.get("required"):
+                        raise TransientError(f"cannot read {key} from the shoot: {exc}") from exc
+                    log.info("shoot object %s not readable: %s", key, exc)
+                    continue
+                if value is not None:
+                    live[key] = value
         finally:
             client.close()
         return live

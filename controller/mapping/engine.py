@@ -3,7 +3,8 @@
 Pure: `apply_rules(mapping, inputs)` reads the input roots (providerConfig, network, shoot,
 featureGates, images, live), writes `values.*` (the chart values override) and `vars.*` (scratch space later
 rules may read), collects every field error raised by `forbid` rules and transforms, and returns the
-values plus the status outputs. Called by `pipeline`; the language is documented in
+values plus the status outputs; a `wait` rule that holds makes the whole mapping a temporary
+failure (retried with backoff). Called by `pipeline`; the language is documented in
 `values-mapping/README.md`.
 """
 
@@ -14,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from controller.errors import NO_VALUE, ConfigurationError, FieldError
+from controller.errors import NO_VALUE, ConfigurationError, FieldError, TransientError
 from controller.mapping import paths, transforms
 
 INPUT_ROOTS = ("providerConfig", "network", "shoot", "featureGates", "images", "live", "vars", "values")
@@ -40,11 +41,14 @@ def apply_rules(mapping, inputs: dict) -> MappingResult:
     state.setdefault("vars", {})
     state.setdefault("values", {})
     errors: list[FieldError] = []
+    waits: list[str] = []
     for index, rule in enumerate(mapping.rules):
         try:
             if not holds(rule.get("when"), state):
                 continue
-            if "forbid" in rule:
+            if "wait" in rule:
+                waits.append(rule["wait"])
+            elif "forbid" in rule:
                 value = paths.get(state, rule["valueFrom"], None) if "valueFrom" in rule else NO_VALUE
                 errors.append(FieldError(rule["field"], rule.get("type", "Forbidden"), rule["forbid"], value))
             else:
@@ -55,6 +59,8 @@ def apply_rules(mapping, inputs: dict) -> MappingResult:
             errors.append(FieldError("", "Invalid", f"{mapping.source.name} rules[{index}]: {exc}"))
     if errors:
         raise ConfigurationError(errors)
+    if waits:
+        raise TransientError("; ".join(waits))
     status = {key: paths.get(state, source, None) for key, source in mapping.status.items()}
     return MappingResult(values=state["values"], status=status)
 

@@ -72,6 +72,9 @@ def load_mapping(path: str | pathlib.Path) -> TypeMapping:
         raise MappingFileError(f"{path}: providerConfig.schema is not a valid JSON Schema: {exc.message}") from exc
     for index, rule in enumerate(doc["rules"]):
         _check_rule(path, index, rule)
+    for key, ref in (doc.get("liveInputs") or {}).items():
+        for cond_path in condition_paths(ref.get("when")):
+            _check_path(path, f"liveInputs.{key}.when", cond_path, tuple(r for r in INPUT_ROOTS if r != "live"))
     for key, source in (doc.get("status") or {}).items():
         _check_path(path, f"status.{key}", source, INPUT_ROOTS)
     monitoring = None

@@ -225,3 +225,36 @@ def format_go_duration(ns: int) -> str:
 def _trim(value: Decimal) -> str:
     text = format(value.normalize(), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@transform
+def mutatingAdmissionPolicyAvailable(version: str | None, kubeAPIServer: dict | None) -> bool:
+    """calico.md 2.1 step 8: the shoot serves MutatingAdmissionPolicy (a precondition of the seamless
+    overlay switch): Kubernetes >= 1.36, or its feature gate on and `admissionregistration.k8s.io/v1alpha1`
+    or `/v1beta1` enabled in the kube-apiserver's runtimeConfig."""
+    numbers = [int(part) for part in re.findall(r"\d+", version or "")[:2]]
+    if len(numbers) == 2 and tuple(numbers) >= (1, 36):
+        return True
+    server = kubeAPIServer or {}
+    runtime = server.get("runtimeConfig") or {}
+    return bool((server.get("featureGates") or {}).get("MutatingAdmissionPolicy")) and any(
+        runtime.get(f"admissionregistration.k8s.io/{v}") for v in ("v1alpha1", "v1beta1"))
+
+
+@transform
+def anyEnvTrue(workload: dict | None, names: list) -> bool:
+    """calico.md 4.7: is a feature on in the running workload, i.e. is any of the env vars `names` "true"
+    in one of its containers (the overlay is active when FELIX_IPINIPENABLED or FELIX_VXLANENABLED is)."""
+    spec = (((workload or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
+    return any(env.get("name") in names and env.get("value") == "true"
+               for container in spec.get("containers") or [] for env in container.get("env") or [])
+
+
+@transform
+def allNodesHaveCondition(nodes: list | None, type: str, status: str, reason: str) -> bool:
+    """calico.md 4.7: every Node reports the condition (NetworkUnavailable=False/RouteCreated: the cloud
+    routes for its pod CIDR exist). An empty node list counts as ready."""
+    def ready(node: dict) -> bool:
+        return any(c.get("type") == type and c.get("status") == status and c.get("reason") == reason
+                   for c in (node.get("status") or {}).get("conditions") or [])
+    return all(ready(node) for node in nodes or [])

@@ -331,3 +331,38 @@ def test_config_change_rolls_calico_node():
         "annotations"]["checksum/configmap-calico"]
     assert checksum(objects({})) == checksum(objects({}))
     assert checksum(objects({})) != checksum(objects({"vethMTU": "1400"}))
+
+
+# ---- seamless overlay switch (2.1 step 8, 4.7): pure, with the live shoot objects handed in ----------
+
+def _switch(live, gate=True, version="1.36.0", overlay=False):
+    from controller.errors import TransientError
+
+    config = ControllerConfig(feature_gates={"SeamlessOverlaySwitch": gate})
+    net = network({"overlay": {"enabled": overlay}})
+    requested = pipeline.live_requests(MAPPING, net, shoot(version), config)
+    try:
+        pipeline.compute_values(MAPPING, net, shoot(version), config, live)
+    except TransientError as exc:
+        return sorted(requested), str(exc)
+    return sorted(requested), None
+
+
+RUNNING_OVERLAY = {"spec": {"template": {"spec": {"containers": [
+    {"name": "calico-node", "env": [{"name": "FELIX_IPINIPENABLED", "value": "true"}]}]}}}}
+ROUTED = {"status": {"conditions": [{"type": "NetworkUnavailable", "status": "False", "reason": "RouteCreated"}]}}
+WAITING = "waiting for routes to be created on all nodes before disabling overlay"
+
+
+def test_overlay_switch_waits_for_node_routes():
+    assert _switch({"calicoNode": RUNNING_OVERLAY, "nodes": [ROUTED, {}]}) == (["calicoNode", "nodes"], WAITING)
+    assert _switch({"calicoNode": RUNNING_OVERLAY, "nodes": [ROUTED, ROUTED]}) == (["calicoNode", "nodes"], None)
+
+
+def test_overlay_switch_only_when_switching_off_a_running_overlay_with_the_gate_and_map():
+    not_running = {"spec": {"template": {"spec": {"containers": [{"name": "calico-node", "env": []}]}}}}
+    assert _switch({"calicoNode": not_running, "nodes": [{}]})[1] is None
+    assert _switch({"nodes": [{}]})[1] is None  # no calico-node yet: a new shoot
+    assert _switch({"calicoNode": RUNNING_OVERLAY, "nodes": [{}]}, version="1.35.0")[1] is None
+    assert _switch({"calicoNode": RUNNING_OVERLAY, "nodes": [{}]}, gate=False) == ([], None)
+    assert _switch({"calicoNode": RUNNING_OVERLAY, "nodes": [{}]}, overlay=True) == ([], None)

@@ -465,9 +465,9 @@ def test_2_3_wireguard_strict_mode_remote_node_identities(pc, pod_cidr, nodes, a
 
 
 @pytest.mark.parametrize("live,mode", [(None, "kubernetes"), ({}, "kubernetes"),
-                                       ({"ciliumConfig": {"ipam": "kubernetes"}}, "kubernetes"),
-                                       ({"ciliumConfig": {"ipam": ""}}, "kubernetes"),
-                                       ({"ciliumConfig": {"ipam": "cluster-pool"}}, "cluster-pool")])
+                                       ({"ciliumConfig": {"data": {"ipam": "kubernetes"}}}, "kubernetes"),
+                                       ({"ciliumConfig": {"data": {"ipam": ""}}}, "kubernetes"),
+                                       ({"ciliumConfig": {"data": {"ipam": "cluster-pool"}}}, "cluster-pool")])
 def test_2_3_ipam_mode_from_the_live_shoot_config(live, mode):
     data = cm(objects(live=live))
     assert data["ipam"] == mode
@@ -501,5 +501,6 @@ def test_mapping_file_header():
     assert MAPPING.provider_status == {"apiVersion": API_VERSION, "kind": "NetworkStatus"}
     assert MAPPING.config_api_version == "cilium.networking.extensions.config.gardener.cloud/v1alpha1"
     assert MAPPING.feature_gates == {} and MAPPING.type_meta_required is False
-    assert MAPPING.live_inputs == {"ciliumConfig": {"namespace": "kube-system", "name": "cilium-config"}}
+    assert MAPPING.live_inputs == {"ciliumConfig": {"apiVersion": "v1", "kind": "ConfigMap",
+                                                    "namespace": "kube-system", "name": "cilium-config"}}
     assert len(MAPPING.schema["properties"]) == 26

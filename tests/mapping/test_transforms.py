@@ -107,3 +107,33 @@ def test_formats(name, good, bad):
         assert formats.CHECKER.conforms(value, name), value
     for value in bad:
         assert not formats.CHECKER.conforms(value, name), value
+
+
+@pytest.mark.parametrize("version, server, expected", [
+    ("1.36.0", None, True), ("1.37.1", {}, True), ("1.35.4", None, False),
+    ("1.34.0", {"featureGates": {"MutatingAdmissionPolicy": True},
+                "runtimeConfig": {"admissionregistration.k8s.io/v1beta1": True}}, True),
+    ("1.34.0", {"featureGates": {"MutatingAdmissionPolicy": True}}, False),
+    ("1.34.0", {"runtimeConfig": {"admissionregistration.k8s.io/v1alpha1": True}}, False),
+])
+def test_mutating_admission_policy_available(version, server, expected):
+    assert t.mutatingAdmissionPolicyAvailable(version, server) is expected
+
+
+def test_any_env_true():
+    ds = {"spec": {"template": {"spec": {"containers": [
+        {"name": "a", "env": [{"name": "FELIX_IPINIPENABLED", "value": "false"}]},
+        {"name": "b", "env": [{"name": "FELIX_VXLANENABLED", "value": "true"}]}]}}}}
+    assert t.anyEnvTrue(ds, ["FELIX_IPINIPENABLED", "FELIX_VXLANENABLED"]) is True
+    assert t.anyEnvTrue(ds, ["FELIX_IPINIPENABLED"]) is False
+    assert t.anyEnvTrue(None, ["X"]) is False
+
+
+def test_all_nodes_have_condition():
+    routed = {"status": {"conditions": [{"type": "NetworkUnavailable", "status": "False", "reason": "RouteCreated"}]}}
+    other = {"status": {"conditions": [{"type": "NetworkUnavailable", "status": "True", "reason": "NoRouteCreated"}]}}
+    args = ("NetworkUnavailable", "False", "RouteCreated")
+    assert t.allNodesHaveCondition([routed, routed], *args) is True
+    assert t.allNodesHaveCondition([routed, other], *args) is False
+    assert t.allNodesHaveCondition([{}], *args) is False
+    assert t.allNodesHaveCondition([], *args) is True

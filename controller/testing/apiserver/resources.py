@@ -100,6 +100,9 @@ def _builtins() -> list[ResourceType]:
                      columns=(NAME, Column("Holder", "string",
                                            lambda o: (o.get("spec") or {}).get("holderIdentity")), AGE)),
         ResourceType("events.k8s.io", "v1", "events", "event", "Event", True, ("ev",)),
+        # What the controller reads from a shoot (through its shoot access secret).
+        ResourceType("", "v1", "nodes", "node", "Node", False, ("no",), (), True),
+        ResourceType("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, ("ds",), (), True),
     ]
 
 
