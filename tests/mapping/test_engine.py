@@ -160,3 +160,29 @@ def test_loader_rejects_a_missing_chart(tmp_path):
     file.write_text(MINIMAL.format(chart=tmp_path / "absent", rules="[]"))
     with pytest.raises(MappingFileError, match="has no Chart.yaml"):
         load_mapping(file)
+
+
+def test_wait_rules_make_a_temporary_error_after_all_rules():
+    from controller.errors import TransientError
+
+    rules = [{"wait": "not yet", "when": {"p.ready": False}}, {"set": "values.x", "value": 1}]
+    with pytest.raises(TransientError, match="not yet"):
+        run(rules, {"p": {"ready": False}})
+    assert run(rules, {"p": {"ready": True}}).values == {"x": 1}
+
+
+def test_configuration_errors_take_precedence_over_waits():
+    rules = [{"wait": "not yet"}, {"forbid": "wrong", "field": "spec.a"}]
+    with pytest.raises(ConfigurationError, match="spec.a: Forbidden: wrong"):
+        run(rules)
+
+
+def test_loader_rejects_live_paths_in_live_input_conditions(tmp_path):
+    chart = tmp_path / "chart"
+    chart.mkdir()
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: demo\nversion: 0.1.0\n")
+    file = tmp_path / "demo.yaml"
+    file.write_text(MINIMAL.format(chart=chart, rules="[]")
+                    + "liveInputs: {x: {kind: ConfigMap, name: y, when: {live.z: 1}}}\n")
+    with pytest.raises(MappingFileError, match=r"liveInputs.x.when: 'live.z' must start with one of"):
+        load_mapping(file)
