@@ -65,3 +65,11 @@ def validate_objects(objects: list[dict], kube_version: str) -> list[str]:
         except kubernetes_validate.ValidationError as exc:
             problems.append(f"{obj['kind']}/{obj['metadata']['name']}: {exc.message}")
     return problems
+
+
+def manifests_with_helm3_and_helm4(chart: pathlib.Path, values: dict, release: str, namespace: str,
+                                   kube_version: str = "1.32.0") -> list[str]:
+    """The chart rendered by the helm 4 and the helm 3 that set-up installs (both always present)."""
+    binaries = [ROOT / ".venv" / "bin" / "helm", ROOT / ".venv" / "bin" / "helm3"]
+    return [asyncio.run(Renderer(str(b), cache_size=0).render(chart, release, namespace, values, kube_version))
+            .manifest_text() for b in binaries]

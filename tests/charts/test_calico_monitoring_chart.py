@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import pathlib
-import sys
 
 import pytest
 
-if str(pathlib.Path(__file__).resolve().parents[2]) not in sys.path:  # tests/charts may lack an __init__.py
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
-
 from controller.errors import ConfigurationError
-from tests.helpers import find, names, render_chart, validate_objects
+from tests.helpers import find, render_chart, validate_objects
 
 CHART = "calico-monitoring"
 RELEASE = "calico-monitoring-config"

@@ -7,15 +7,12 @@ value, DaemonSet containers/env, fail guards and schema. The controller's mappin
 from __future__ import annotations
 
 import copy
-import pathlib
-import shutil
-import subprocess
 
 import pytest
-import yaml
 
 from controller.errors import ConfigurationError
-from tests.helpers import CHARTS, container, env, find, names, render_chart, validate_objects
+from tests.helpers import (CHARTS, container, env, find, manifests_with_helm3_and_helm4, names, render_chart,
+                           validate_objects)
 
 CHART = "cilium"
 
@@ -470,15 +467,6 @@ def test_yaml_injection_is_rejected_or_stays_a_string():
 
 
 def test_renders_identically_with_helm3_and_helm4():
-    root = CHARTS.parent.parent
-    binaries = [root / ".venv" / "bin" / "helm", root / ".venv" / "bin" / "helm3"]
-    if not all(b.exists() for b in binaries) and not shutil.which("helm3"):
-        pytest.skip("needs both helm v3 and v4")
-    values = yaml.safe_dump({"global": copy.deepcopy(EVERYTHING)})
-    outputs = []
-    for binary in binaries:
-        outputs.append(subprocess.run(
-            [str(binary), "template", "cilium", str(CHARTS / CHART), "--namespace", "kube-system",
-             "--kube-version", "1.32.0", "--values", "-"],
-            input=values, capture_output=True, text=True, check=True).stdout)
-    assert outputs[0] == outputs[1]
+    helm4, helm3 = manifests_with_helm3_and_helm4(CHARTS / CHART, {"global": copy.deepcopy(EVERYTHING)},
+                                                  "cilium", "kube-system")
+    assert helm4 == helm3

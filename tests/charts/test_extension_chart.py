@@ -20,7 +20,8 @@ from controller.cli import build_parser, load_config
 from controller.config import load_image_overwrite
 from controller.errors import ConfigurationError
 from controller.mapping import load_mappings
-from tests.helpers import EXAMPLE, MAPPINGS, ROOT, container, env, find, names, render_chart, validate_objects
+from tests.helpers import (EXAMPLE, MAPPINGS, ROOT, container, env, find, manifests_with_helm3_and_helm4, names,
+                           render_chart, validate_objects)
 
 CHART = ROOT / "charts" / "gardener-extension-networking"
 NAME = "gardener-extension-networking"
@@ -430,15 +431,9 @@ def test_example_controller_registration_renders_and_configures(tmp_path):
 
 
 def test_renders_identically_with_helm3_and_helm4():
-    binaries = [ROOT / ".venv" / "bin" / "helm", ROOT / ".venv" / "bin" / "helm3"]
-    if not all(b.exists() for b in binaries):
-        pytest.skip("needs both helm v3 and v4")
-    values = yaml.safe_dump({"imageVectorOverwrite": IMAGE_VECTOR, "ignoreResources": True, **INJECTED})
-    outputs = [subprocess.run([str(b), "template", "networking", str(CHART), "--namespace", NAMESPACE,
-                               "--kube-version", "1.32.0", "--values", "-"],
-                              input=values, capture_output=True, text=True, check=True).stdout
-               for b in binaries]
-    assert outputs[0] == outputs[1]
+    values = {"imageVectorOverwrite": IMAGE_VECTOR, "ignoreResources": True, **INJECTED}
+    helm4, helm3 = manifests_with_helm3_and_helm4(CHART, values, "networking", NAMESPACE)
+    assert helm4 == helm3
 
 
 def test_chart_lints():

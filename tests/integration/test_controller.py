@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from kubernetes import client
 
-from tests.integration.conftest import (MR_NAME, MRS, NETWORKS, NS, cluster, crd_schema, get_network,
+from tests.integration.conftest import (MR_NAME, MRS, NS, cluster, crd_schema, get_network,
                                         last_operation, network, state_is, wait_for, writes)
 
 GROUP, VERSION = "extensions.gardener.cloud", "v1alpha1"
