@@ -427,9 +427,19 @@ class Kube:
 
     # --- Events and Leases ---
 
-    async def create_event(self, event: dict) -> None:
-        await self.call(f"create event {event['metadata']['namespace']}", self.core.create_namespaced_event,
-                        event["metadata"]["namespace"], event)
+    async def record_event(self, event: dict) -> None:
+        """Create the Event, or count one more occurrence of it: the same name means the same event
+        (client-go's event aggregation), so a failure retried with backoff does not flood the namespace."""
+        meta = event["metadata"]
+        what = f"event {meta['namespace']}/{meta['name']}"
+        try:
+            await self.call(f"create {what}", self.core.create_namespaced_event, meta["namespace"], event)
+        except Conflict as exc:
+            if exc.reason != "AlreadyExists":
+                raise
+            current = await self.call(f"get {what}", self.core.read_namespaced_event, meta["name"], meta["namespace"])
+            await self.call(f"patch {what}", self.core.patch_namespaced_event, meta["name"], meta["namespace"],
+                            {"count": (current.count or 1) + 1, "lastTimestamp": event["lastTimestamp"]})
 
     async def get_lease(self, namespace: str, name: str) -> dict | None:
         result = await self.optional(f"get lease {namespace}/{name}", self.coordination.read_namespaced_lease,

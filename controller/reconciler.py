@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import logging
 import re
 import time
@@ -263,9 +264,11 @@ class Reconciler:
         """Best effort: an Event that cannot be written is logged, never fails the reconcile."""
         meta = network["metadata"]
         timestamp = contract.now()
+        identity = f"{meta.get('uid')}/{event_type}/{reason}/{message}".encode()
         event = {
             "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{meta['name']}.{uuid.uuid4().hex[:16]}", "namespace": meta["namespace"]},
+            "metadata": {"name": f"{meta['name']}.{hashlib.sha256(identity).hexdigest()[:16]}",
+                         "namespace": meta["namespace"]},
             "involvedObject": {"apiVersion": network["apiVersion"], "kind": network["kind"], "name": meta["name"],
                                "namespace": meta["namespace"], "uid": meta.get("uid"),
                                "resourceVersion": meta.get("resourceVersion")},
@@ -274,7 +277,7 @@ class Reconciler:
             "firstTimestamp": timestamp, "lastTimestamp": timestamp, "count": 1,
         }
         try:
-            await self.kube.create_event(event)
+            await self.kube.record_event(event)
         except TransientError as exc:
             log.warning("could not create event %s: %s", reason, exc)
 

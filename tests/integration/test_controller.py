@@ -159,6 +159,10 @@ def test_invalid_provider_config_is_a_configuration_error_without_hot_retry(emu,
     mark = len(emu.request_log)
     time.sleep(1.2)
     assert not [p for _, p, _ in writes(emu, mark) if "networks" in p], "not retried until the Network changes"
+    # The same failure again (gardenlet annotates, nothing fixed) counts on the same Event.
+    annotate(emu, "reconcile")
+    wait_for(lambda: [e for e in events(emu, "ReconcileFailed") if e.get("count") == 2], message="event counted twice")
+    assert len(events(emu, "ReconcileFailed")) == 1
     # Fixing it (gardenlet annotates again) heals it.
     patch_spec(emu, {"providerConfig": {"backend": "bird"}})
     annotate(emu, "reconcile")
