@@ -23,6 +23,7 @@ from controller.files import load_document
 from controller.managedresource import secret_manifest
 from controller.mapping import TypeMapping, load_mappings
 from controller.mapping.loader import MappingFileError
+from controller.options import add_run_arguments
 from controller.render import Renderer
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIGURATION = 0, 1, 2
@@ -101,7 +102,6 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.set_defaults(func=func)
 
     run = sub.add_parser("run", help="run the controller")
-    from controller.options import add_run_arguments
     add_run_arguments(run)
     run.set_defaults(func=cmd_run)
 
