@@ -28,7 +28,6 @@ class ControllerConfig:
     qps: float = 100.0
     burst: int = 130
     kubeconfig: str = ""
-    content_type: str = "application/json"
     feature_gates: dict[str, bool] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)
 
@@ -72,7 +71,7 @@ def parse_config(doc: dict | None, known_api_versions: dict[str, dict[str, bool]
         raise ConfigurationError(errors)
     return ControllerConfig(
         api_version=api_version, qps=float(client.get("qps", 100)), burst=int(client.get("burst", 130)),
-        kubeconfig=client.get("kubeconfig", ""), content_type=client.get("contentType", "application/json"),
+        kubeconfig=client.get("kubeconfig", ""),
         feature_gates=dict(gates), images=images or {},
     )
 

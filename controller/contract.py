@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 
 OPERATION_ANNOTATION = "gardener.cloud/operation"
-TIMESTAMP_ANNOTATION = "gardener.cloud/timestamp"
 OP_RECONCILE = "reconcile"
 OP_MIGRATE = "migrate"
 OP_RESTORE = "restore"

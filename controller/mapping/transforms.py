@@ -136,12 +136,6 @@ def sumOf(items: list | None, key: str) -> int:
     return sum(int(item.get(key) or 0) for item in items or [])
 
 
-@transform
-def joinWords(items: list | None) -> Any:
-    """A list as one space-separated string (cilium `devices`); SKIP for an empty list."""
-    return " ".join(items) if items else SKIP
-
-
 def _family(cidr: str) -> str:
     try:
         return "IPv6" if ipaddress.ip_network(cidr, strict=False).version == 6 else "IPv4"

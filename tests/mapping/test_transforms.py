@@ -83,10 +83,8 @@ def test_external_host():
         t.externalHost([{"name": "external", "url": "not a url"}], "f")
 
 
-def test_sum_of_and_join_words():
+def test_sum_of():
     assert t.sumOf([{"minimum": 1}, {"minimum": 2}, {}], "minimum") == 3
-    assert t.joinWords(["eth0", "eth1"]) == "eth0 eth1"
-    assert t.joinWords([]) is t.SKIP
 
 
 @pytest.mark.parametrize("name, good, bad", [
