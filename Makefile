@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup start render test test-charts-helm3 bench clean
+.PHONY: setup start render test test-fast test-binaries bench clean
 
 $(STAMP): pyproject.toml hack/install-tools.py
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,18 @@ start: $(STAMP)
 render: $(STAMP)
 	$(BIN)/gardener-extension-networking render --network example/network-calico.yaml --cluster example/cluster.yaml
 
-## test: the whole suite with helm 4, then the chart tests again with helm 3.17
-test: $(STAMP)
+## test-binaries: build (once per version, cached in .cache/bin) etcd, kube-apiserver, gardener-resource-manager
+test-binaries:
+	bash hack/build-test-binaries.sh
+
+## test: the whole suite with helm 4 (real API server and resource manager included), then the chart tests with helm 3.17
+test: $(STAMP) test-binaries
 	$(BIN)/pytest -q
 	HELM_BINARY=$(BIN)/helm3 $(BIN)/pytest -q tests/charts
+
+## test-fast: everything that needs no real cluster (no Go builds)
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not real_apiserver and not resource_manager"
 
 ## bench: benchmarks that print figures (pipeline, controller against the emulator, emulator writes)
 bench: $(STAMP)

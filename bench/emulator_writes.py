@@ -13,7 +13,7 @@ from kubernetes import client
 
 from controller.testing.apiserver import Emulator
 
-CRDS = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "crds"
+CRDS = Path(__file__).resolve().parents[1] / "example" / "crds"
 GROUP, VERSION = "extensions.gardener.cloud", "v1alpha1"
 
 

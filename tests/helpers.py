@@ -14,8 +14,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHARTS = ROOT / "charts" / "internal"
 MAPPINGS = ROOT / "values-mapping"
 EXAMPLE = ROOT / "example"
-SHARED = ROOT.parent / "shared"
-GARDENER_CRDS = SHARED / "reference" / "crds"
+# The project's own copies of Gardener's CRDs (Network, Cluster, ManagedResource) and the monitoring CRDs.
+GARDENER_CRDS = EXAMPLE / "crds"
 
 
 @functools.lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ from kubernetes import client
 from controller.testing.apiserver import Emulator
 
 REPO = Path(__file__).resolve().parents[2]
-CRDS = REPO.parent / "shared" / "reference" / "crds"
+CRDS = REPO / "example" / "crds"
 KUBECTL = Path(sys.prefix) / "bin" / "kubectl"
 
 

@@ -1,7 +1,10 @@
-"""Fixtures of the contract tests: an API emulator per test and the REAL controller loop on a thread.
+"""Fixtures of the contract tests: a seed API server per test and the REAL controller loop on a thread.
 
-The controller is built exactly as `gardener-extension-networking run` builds it (`loop.build_controller`
-from parsed flags) and talks real HTTP to the emulator; only timings are shortened.
+Every test runs twice: against the API emulator (a fresh one per test) and against the real etcd +
+kube-apiserver of the session (`real_apiserver` marker; its objects are purged after each test).
+Tests that need the emulator's fault injection say so with `emulator_only`. The controller is built
+exactly as `gardener-extension-networking run` builds it (`loop.build_controller` from parsed flags)
+and talks real HTTP to the server; only timings are shortened.
 """
 
 from __future__ import annotations
@@ -80,14 +83,43 @@ class Running:
         return self.exit_code
 
 
-@pytest.fixture
-def emu(tmp_path):
-    with Emulator(crd_paths=CRDS) as emulator:
-        emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "garden"}})
-        emulator.create({"apiVersion": "v1", "kind": "Namespace",
-                         "metadata": {"name": NS, "labels": {"gardener.cloud/role": "shoot"}}})
-        emulator.kubeconfig_path = emulator.write_kubeconfig(tmp_path / "kubeconfig")
-        yield emulator
+# What a test leaves in the real API server; namespaces stay (no kube-controller-manager finalizes them).
+PURGED = [("extensions.gardener.cloud/v1alpha1", "networks"), ("resources.gardener.cloud/v1alpha1", "managedresources"),
+          ("monitoring.coreos.com/v1alpha1", "scrapeconfigs"), ("monitoring.coreos.com/v1", "prometheusrules"),
+          ("v1", "secrets"), ("v1", "configmaps"), ("v1", "events"), ("coordination.k8s.io/v1", "leases")]
+BACKENDS = ["emulator", pytest.param("real", marks=pytest.mark.real_apiserver)]
+emulator_only = pytest.mark.parametrize("emu", ["emulator"], indirect=True)
+"""For tests that need what only the emulator has: fault injection."""
+
+
+def purge(cluster) -> None:
+    """Remove every object the contract tests create from the session's real API server."""
+    namespaces = [n["metadata"]["name"] for n in cluster.list("v1", "namespaces")
+                  if n["metadata"]["name"] == "garden" or n["metadata"]["name"].startswith("shoot--")]
+    for namespace in namespaces:
+        for api_version, plural in PURGED:
+            cluster.purge(api_version, plural, namespace)
+    cluster.purge("extensions.gardener.cloud/v1alpha1", "clusters")
+
+
+@pytest.fixture(params=BACKENDS)
+def emu(request, tmp_path):
+    """The seed API server of one test (the name is historical: the emulator or the real one)."""
+    if request.param == "emulator":
+        with Emulator(crd_paths=CRDS) as emulator:
+            emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "garden"}})
+            emulator.create({"apiVersion": "v1", "kind": "Namespace",
+                             "metadata": {"name": NS, "labels": {"gardener.cloud/role": "shoot"}}})
+            emulator.kubeconfig_path = emulator.write_kubeconfig(tmp_path / "kubeconfig")
+            yield emulator
+        return
+    cluster = request.getfixturevalue("real_cluster")
+    cluster.ensure_namespace("garden")
+    cluster.ensure_namespace(NS, {"gardener.cloud/role": "shoot"})
+    try:
+        yield cluster
+    finally:
+        purge(cluster)
 
 
 @pytest.fixture

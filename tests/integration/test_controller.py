@@ -1,5 +1,5 @@
-"""The Gardener contract (gardener-contract.md 2-4), proven through real HTTP against the API emulator
-with the real controller loop, the real calico chart/mapping and the real helm binary."""
+"""The Gardener contract (gardener-contract.md 2-4), proven through real HTTP against the API emulator and
+the real kube-apiserver, with the real controller loop, the real calico chart/mapping and the real helm."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from kubernetes import client
 
-from tests.integration.conftest import (MR_NAME, MRS, NS, cluster, crd_schema, get_network,
+from tests.integration.conftest import (MR_NAME, MRS, NS, cluster, crd_schema, emulator_only, get_network,
                                         last_operation, network, state_is, wait_for, writes)
 
 GROUP, VERSION = "extensions.gardener.cloud", "v1alpha1"
@@ -199,6 +199,7 @@ def test_helm_failure_is_retried_with_backoff_until_success(emu, start, helm_wra
     assert "lastError" not in get_network(emu)["status"]
 
 
+@emulator_only
 def test_conflicts_throttling_and_server_errors_on_writes_are_retried(emu, start):
     emu.inject_fault("PATCH", "networks", subresource="status", status=409)
     emu.inject_fault("POST", "secrets", status=429, retry_after=1)
@@ -333,6 +334,7 @@ def _http(url: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
+@emulator_only
 def test_healthz_readyz_and_metrics(emu, start):
     emu.inject_fault("LIST", "networks", status=500, times=4)
     emu.create(cluster())

@@ -1,0 +1,35 @@
+"""Where the real Kubernetes programs of the tests are: built by `hack/build-test-binaries.sh` into
+`.cache/bin/<name>-<version>/`, the version read from `hack/tools/<name>/go.mod`.
+
+A missing binary is an error that names the build command: the real-cluster tests are never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("TEST_BINARIES_CACHE", ROOT / ".cache" / "bin"))
+MODULES = {
+    "etcd": "go.etcd.io/etcd/server/v3",
+    "kube-apiserver": "k8s.io/kubernetes",
+    "gardener-resource-manager": "github.com/gardener/gardener",
+}
+
+
+def pinned_version(name: str) -> str:
+    """The version of the program's module that `hack/tools/<name>/go.mod` requires."""
+    text = (ROOT / "hack" / "tools" / name / "go.mod").read_text()
+    match = re.search(rf"^\s*(?:require\s+)?{re.escape(MODULES[name])} (v\S+)", text, re.MULTILINE)
+    if not match:
+        raise RuntimeError(f"hack/tools/{name}/go.mod does not require {MODULES[name]}")
+    return match.group(1)
+
+
+def binary(name: str) -> Path:
+    path = CACHE / f"{name}-{pinned_version(name)}" / name
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"{path} is missing: run `bash hack/build-test-binaries.sh` (make test does)")
+    return path
