@@ -1,1 +1,0 @@
-"""Test infrastructure shipped with the controller (API server emulator)."""
