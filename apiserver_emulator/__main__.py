@@ -1,4 +1,4 @@
-"""Process entry: ``python -m controller.testing.apiserver --port 0 --crds DIR --seed DIR --kubeconfig PATH``.
+"""Process entry: ``python -m apiserver_emulator --port 0 --crds DIR --seed DIR --kubeconfig PATH``.
 
 Serves until SIGTERM/SIGINT. Writes the kubeconfig once listening, then prints one line with the URL
 (``make start`` and scripts wait for that line).
@@ -15,7 +15,7 @@ from .emulator import Emulator
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m controller.testing.apiserver", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m apiserver_emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--crds", nargs="*", default=[], help="CRD YAML files or directories")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kubernetes import client
 
-from controller.testing.apiserver import Emulator
+from apiserver_emulator import Emulator
 
 CRDS = Path(__file__).resolve().parents[1] / "example" / "crds"
 GROUP, VERSION = "extensions.gardener.cloud", "v1alpha1"

@@ -22,7 +22,7 @@ from kubernetes import client
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from controller.testing.apiserver import Emulator  # noqa: E402
+from apiserver_emulator import Emulator  # noqa: E402
 
 NETWORKS = ("extensions.gardener.cloud/v1alpha1", "networks")
 RESYNC = 2.0

@@ -24,7 +24,7 @@ FLAGS = ["--leader-election=false", "--metrics-bind-address", ":8080", "--health
 def start_emulator() -> subprocess.Popen:
     seeds = [str(ROOT / "example" / name) for name in SEED_FILES if (ROOT / "example" / name).is_file()]
     KUBECONFIG.unlink(missing_ok=True)
-    process = subprocess.Popen([sys.executable, "-m", "controller.testing.apiserver", "--port", "0",
+    process = subprocess.Popen([sys.executable, "-m", "apiserver_emulator", "--port", "0",
                                 "--crds", str(ROOT / "example" / "crds"), "--seed", *seeds,
                                 "--kubeconfig", str(KUBECONFIG)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     line = process.stdout.readline()  # printed once the kubeconfig is written

@@ -1,1 +1,1 @@
-"""Conformance suite of controller.testing.apiserver against the official client and kubectl."""
+"""Conformance suite of apiserver_emulator against the official client and kubectl."""

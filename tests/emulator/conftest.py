@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from controller.testing.apiserver import Emulator
+from apiserver_emulator import Emulator
 
 REPO = Path(__file__).resolve().parents[2]
 CRDS = REPO / "example" / "crds"

@@ -1,4 +1,4 @@
-"""The process entry: ``python -m controller.testing.apiserver`` writes a kubeconfig, seeds, serves."""
+"""The process entry: ``python -m apiserver_emulator`` writes a kubeconfig, seeds, serves."""
 
 import signal
 import subprocess
@@ -19,7 +19,7 @@ def test_module_entry_serves_seeds_and_stops_on_sigterm(tmp_path):
                 "status": {"observedGeneration": 1}}]
     (seed / "objects.yaml").write_text(yaml.safe_dump_all(list(reversed(objects))))
     kubeconfig = tmp_path / "kubeconfig"
-    process = subprocess.Popen([sys.executable, "-m", "controller.testing.apiserver", "--port", "0", "--crds", str(CRDS),
+    process = subprocess.Popen([sys.executable, "-m", "apiserver_emulator", "--port", "0", "--crds", str(CRDS),
                                 "--seed", str(seed), "--kubeconfig", str(kubeconfig)],
                                stdout=subprocess.PIPE, text=True)
     try:

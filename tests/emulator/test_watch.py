@@ -10,7 +10,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from controller.testing.apiserver import Emulator
+from apiserver_emulator import Emulator
 
 from .conftest import CRDS
 from .support import GROUP, VERSION, network

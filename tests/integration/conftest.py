@@ -19,7 +19,7 @@ import yaml
 
 from controller.cli import build_parser
 from controller.loop import Controller, build_controller
-from controller.testing.apiserver import Emulator
+from apiserver_emulator import Emulator
 from tests.helpers import EXAMPLE, GARDENER_CRDS, ROOT
 
 NS = "shoot--foo--bar"

@@ -9,7 +9,7 @@ import copy
 import pytest
 import yaml
 
-from controller.testing.apiserver import Emulator
+from apiserver_emulator import Emulator
 from tests.integration.conftest import NETWORKS, example, wait_for
 
 NS = "shoot--foo--baz"

@@ -9,7 +9,7 @@ import copy
 import yaml
 from kubernetes import client
 
-from controller.testing.apiserver import Emulator
+from apiserver_emulator import Emulator
 from tests.integration.conftest import NS, example, get_network, network, wait_for
 
 GATE_CONFIG = {"apiVersion": "calico.networking.extensions.config.gardener.cloud/v1alpha1",
