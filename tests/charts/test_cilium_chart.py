@@ -7,6 +7,7 @@ value, DaemonSet containers/env, fail guards and schema. The controller's mappin
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -204,7 +205,8 @@ def test_default_config_keys():
     assert not {"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"} & set(env(container(op, "cilium-operator")))
     label_prefix = find(objects, "ConfigMap", "label-prefix-conf")
     assert label_prefix["immutable"] is True
-    assert '"prefix":"io.kubernetes"' in label_prefix["data"]["label-prefix"]
+    prefixes = json.loads(label_prefix["data"]["label-prefix"])["valid-prefixes"]
+    assert {"prefix": "io.kubernetes", "source": "any", "invert": True} in prefixes
 
 
 # ------------------------------------------------------------------------------ table 2.3, key by key
@@ -220,14 +222,16 @@ def test_kube_proxy_replacement():
     assert data["enable-health-check-loadbalancer-ip"] == "true"
     clean_up = container(agent(objects), "cilium-kube-proxy-clean-up", init=True)
     assert clean_up["image"] == "quay.io/cilium/cilium:v1.19.7"
-    assert "iptables-save | grep -v KUBE | iptables-restore" in clean_up["command"][-1]
+    # Go's command: the rules without KUBE are saved to a file, printed and restored from it
+    assert "iptables-save | grep -v KUBE > /saved-iptables-without-KUBE" in clean_up["command"][-1]
+    assert "iptables-restore --verbose /saved-iptables-without-KUBE" in clean_up["command"][-1]
     assert agent(objects)["spec"]["template"]["spec"]["initContainers"][-1]["name"] == "cilium-kube-proxy-clean-up"
 
 
 def test_kube_proxy_cleanup_with_kube_proxy_image():
     objects = render({"kubeProxyReplacement": True, "images": {"kube-proxy": "registry.k8s.io/kube-proxy:v1.31.4"}},
                      agent={"kubeProxyCleanup": "kube-proxy"})
-    clean_up = container(agent(objects), "cilium-kube-proxy-clean-up", init=True)
+    clean_up = container(agent(objects), "kube-proxy-clean-up", init=True)  # the Go chart's name in this mode
     assert clean_up["image"] == "registry.k8s.io/kube-proxy:v1.31.4"
     assert "--cleanup" in clean_up["command"]
 

@@ -86,3 +86,13 @@ cilium-config template so that every render evaluates them.
 {{- fail "bpf-lb-mode 'dsr' requires native routing to be enabled" -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+One iptables command on the nat chain CILIUM_POST_nat for pod traffic (source ${POD_CIDR}) as the SNAT
+sidecars run it. Keys: op (-C, -I, -A), position (" 1" or ""), match (destination and interface
+matches), comment (bool: tag the rule "cilium masquerade non-cluster"), target.
+The rule text is host state shared with the Go extension: keep chain, matches and comment unchanged.
+*/}}
+{{- define "cilium.snatRule" -}}
+iptables -t nat {{ .op }} CILIUM_POST_nat{{ .position }} -s ${POD_CIDR} {{ .match }}{{ if .comment }} -m comment --comment "cilium masquerade non-cluster"{{ end }} -j {{ .target }}
+{{- end -}}
