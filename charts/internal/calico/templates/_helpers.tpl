@@ -66,7 +66,8 @@ gardener.cloud/role: system-component
 
 {{/*
 calico.cniNetworkConfig: the CNI network configuration list installed by install-cni, built as a dict and
-serialised with toJson so it is always valid JSON. The __...__ placeholders are replaced by install-cni.
+serialised with toJson so it is always valid JSON. The __...__ placeholders are replaced by install-cni;
+`mtu` is the bare placeholder __CNI_MTU__ (a number once install-cni substitutes CNI_MTU = veth_mtu).
 */}}
 {{- define "calico.cniNetworkConfig" -}}
 {{- $ipam := dict "type" .Values.config.ipam.type "assign_ipv4" (toString .Values.config.ipam.assign_ipv4) "assign_ipv6" (toString .Values.config.ipam.assign_ipv6) -}}
@@ -76,7 +77,45 @@ serialised with toJson so it is always valid JSON. The __...__ placeholders are 
 {{- if .Values.config.ipam.ranges -}}
 {{- $_ := set $ipam "ranges" .Values.config.ipam.ranges -}}
 {{- end -}}
-{{- $calico := dict "type" "calico" "log_level" "error" "log_file_path" "/var/log/calico/cni/cni.log" "datastore_type" "kubernetes" "nodename" "__KUBERNETES_NODE_NAME__" "mtu" (atoi (toString .Values.config.veth_mtu)) "ipam" $ipam "policy" (dict "type" "k8s") "kubernetes" (dict "kubeconfig" "__KUBECONFIG_FILEPATH__") -}}
+{{- $calico := dict "type" "calico" "log_level" "error" "log_file_path" "/var/log/calico/cni/cni.log" "datastore_type" "kubernetes" "nodename" "__KUBERNETES_NODE_NAME__" "mtu" "__CNI_MTU__" "ipam" $ipam "policy" (dict "type" "k8s") "kubernetes" (dict "kubeconfig" "__KUBECONFIG_FILEPATH__") -}}
 {{- $portmap := dict "type" "portmap" "snat" true "capabilities" (dict "portMappings" true) -}}
-{{- dict "name" "k8s-pod-network" "cniVersion" (.Values.config.cniVersion | default "0.3.1" | toString) "plugins" (list $calico $portmap) | toPrettyJson -}}
+{{- dict "name" "k8s-pod-network" "cniVersion" (.Values.config.cniVersion | default "0.3.1" | toString) "plugins" (list $calico $portmap) | toPrettyJson | replace "\"__CNI_MTU__\"" "__CNI_MTU__" -}}
+{{- end -}}
+
+{{/* calico.egressLabels: pod labels that Gardener's shoot NetworkPolicies match to allow egress. */}}
+{{- define "calico.egressLabels" -}}
+networking.gardener.cloud/to-public-networks: allowed
+networking.gardener.cloud/to-apiserver: allowed
+networking.gardener.cloud/to-dns: allowed
+{{- end -}}
+
+{{/* calico.runtimeDefaultSeccomp: the pod-level seccomp profile of every Calico workload. */}}
+{{- define "calico.runtimeDefaultSeccomp" -}}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/*
+calico.cpvaPodSecurityContext: pod securityContext of the cluster-proportional vertical autoscalers
+(nobody user, group 1 for the mounted ConfigMap).
+*/}}
+{{- define "calico.cpvaPodSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65534
+fsGroup: 1
+supplementalGroups:
+- 1
+{{ include "calico.runtimeDefaultSeccomp" . }}
+{{- end -}}
+
+{{/*
+calico.iptablesBackend: shell lines setting $backend to "nft" or "legacy" the way kubelet/kube-proxy chose it
+(their canary chains exist in the nft mangle table only in nft mode), for iptables-$backend commands.
+*/}}
+{{- define "calico.iptablesBackend" -}}
+if (iptables-nft-save -t mangle; ip6tables-nft-save -t mangle) 2>/dev/null | grep -qE '^:(KUBE-IPTABLES-HINT|KUBE-KUBELET-CANARY)'; then
+  backend=nft
+else
+  backend=legacy
+fi
 {{- end -}}
