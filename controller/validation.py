@@ -7,10 +7,10 @@ and ipFamilies (known values, no duplicates).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from controller.errors import FieldError
+from controller.mapping.formats import parse_cidr
 
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 FAMILIES = ("IPv4", "IPv6")
@@ -41,7 +41,7 @@ def validate_network(network: dict) -> list[FieldError]:
             errors.append(FieldError(f"spec.{field}", "Required", "field is required"))
             continue
         try:
-            networks[field] = ipaddress.ip_network(str(value), strict=False)
+            networks[field] = parse_cidr(value)
         except ValueError:
             errors.append(FieldError(f"spec.{field}", "Invalid", "invalid CIDR address", value))
     if len(families) <= 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import jsonschema
 
 from controller.errors import ConfigurationError, FieldError
-from controller.mapping.formats import CHECKER
+from controller.mapping.formats import CHECKER, PRINTABLE_ASCII
 
 PROVIDER_CONFIG_PATH = "spec.providerConfig"
 
@@ -84,10 +84,32 @@ def decode_provider_config(network: dict, api_version: str, kind: str, schema: d
     validator = jsonschema.Draft202012Validator(schema, format_checker=CHECKER)
     schema_errors = [field_error for error in validator.iter_errors(config) for leaf in _leaf_errors(error)
                      for field_error in _field_errors(leaf, PROVIDER_CONFIG_PATH)]
+    # A string the schema already refuses keeps that (more precise) error only.
+    schema_errors += [e for e in unprintable_strings(config, PROVIDER_CONFIG_PATH)
+                      if e.path not in {s.path for s in schema_errors}]
     errors.extend(sorted(schema_errors, key=lambda e: e.path))
     if errors:
         raise ConfigurationError(_dedupe(errors))
     return config
+
+
+def unprintable_strings(value, base: str) -> list[FieldError]:
+    """A field error for every string (value or key) that is not printable ASCII: such a string could
+    end a YAML line or a JSON string in a rendered manifest, or fail in helm without a field path."""
+    errors, stack = [], [(base, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                child_path = field_path(path, [key])
+                if isinstance(key, str) and not PRINTABLE_ASCII.match(key):
+                    errors.append(FieldError(child_path, "Invalid", "field names must be printable ASCII"))
+                stack.append((child_path, child))
+        elif isinstance(item, list):
+            stack.extend((field_path(path, [index]), child) for index, child in enumerate(item))
+        elif isinstance(item, str) and not PRINTABLE_ASCII.match(item):
+            errors.append(FieldError(path, "Invalid", "must contain only printable ASCII characters", item))
+    return errors
 
 
 def _drop_nulls(value):

@@ -21,6 +21,13 @@ _LINUX_DEVICE = re.compile(r"^[^/\t\n\f\r ]{1,15}$")
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$")
 _GO_DURATION = re.compile(r"^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$")
 _AUTODETECT_OPTIONS = ("first-found", "can-reach", "interface", "skip-interface", "cidr", "kubernetes-internal-ip")
+# Every string of a providerConfig (and every string the controller copies from a Network, a Shoot or an
+# image vector into chart values) is printable ASCII: nothing a YAML or JSON emitter has to escape into a
+# line break (\n \r \v \f, U+0085, U+2028, U+2029), no NUL, no non-BMP characters.
+PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*$")
+_CIDR_TEXT = re.compile(r"^[0-9A-Fa-f.:]+/[0-9]{1,3}$")
+_IP_TEXT = re.compile(r"^[0-9A-Fa-f.:]+$")
+INT64_MAX = 2 ** 63 - 1
 
 
 def check(name: str):
@@ -32,13 +39,22 @@ def check(name: str):
 
 @check("cidr")
 def is_cidr(value) -> bool:
+    """Go's net.ParseCIDR: an address and a prefix length; no IPv6 zone (`%eth0`), nothing else."""
     if not isinstance(value, str):
         return True
+    parse_cidr(value)
+    return True
+
+
+def parse_cidr(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """The network of a CIDR string as Go's net.ParseCIDR reads it (host bits allowed); ValueError if
+    Go refuses it (no prefix length, a zone id, anything but hex digits, dots and colons)."""
+    if not isinstance(value, str) or not _CIDR_TEXT.match(value):
+        raise ValueError("must be a valid CIDR")
     try:
-        ipaddress.ip_network(value, strict=False)
+        return ipaddress.ip_network(value, strict=False)
     except ValueError:
         raise ValueError("must be a valid CIDR") from None
-    return True
 
 
 @check("cidr-or-usepodcidr")
@@ -82,6 +98,8 @@ def is_non_negative_int_string(value) -> bool:
         return True
     if not re.fullmatch(r"[+-]?[0-9]+", value) or int(value) < 0:
         raise ValueError("must be a non-negative integer")
+    if len(value) > 20 or int(value) > INT64_MAX:  # Go's Atoi: "value out of range"
+        raise ValueError(f"must be at most {INT64_MAX}")
     return True
 
 
@@ -90,8 +108,11 @@ def is_positive_quantity(value) -> bool:
     """A Kubernetes resource quantity greater than zero (`100m`, `128Mi`, `0.5`)."""
     if not isinstance(value, (str, int, float)):
         return True
-    if parse_quantity(str(value)) <= 0:
+    quantity = parse_quantity(str(value))
+    if quantity <= 0:
         raise ValueError("must be greater than zero")
+    if quantity > INT64_MAX:
+        raise ValueError(f"must be at most {INT64_MAX}")
     return True
 
 
@@ -131,6 +152,9 @@ def is_go_duration(value) -> bool:
 
 
 def _is_ip(value: str) -> bool:
+    """Go's net.ParseIP: no zone id."""
+    if not _IP_TEXT.match(value):
+        return False
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -148,8 +172,8 @@ _SUFFIX_FACTORS = {
 
 def parse_quantity(text: str) -> Decimal:
     """Value of a Kubernetes quantity string; ValueError if it is not one."""
-    match = _QUANTITY.match(text.strip())
-    if not match:
+    match = _QUANTITY.match(text.strip()) if len(text) <= 64 else None
+    if not match or (match.group(2) or "")[:1] in ("e", "E") and abs(int(match.group(2)[1:])) > 30:
         raise ValueError("must be a quantity such as 100m, 0.5 or 128Mi")
     number, suffix = match.group(1), match.group(2) or ""
     try:

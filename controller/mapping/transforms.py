@@ -8,14 +8,13 @@ input paths), returns the value to set, or `SKIP` to leave the target alone, and
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from decimal import Decimal
 from typing import Any, Callable
 from urllib.parse import urlparse
 
 from controller.errors import ConfigurationError, FieldError
-from controller.mapping.formats import parse_quantity
+from controller.mapping.formats import parse_cidr, parse_quantity
 
 REGISTRY: dict[str, Callable[..., Any]] = {}
 SKIP = object()
@@ -92,7 +91,7 @@ def cidrsOverlap(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return False
     try:
-        return ipaddress.ip_network(a, strict=False).overlaps(ipaddress.ip_network(b, strict=False))
+        return parse_cidr(a).overlaps(parse_cidr(b))
     except (ValueError, TypeError):
         return False
 
@@ -138,14 +137,14 @@ def sumOf(items: list | None, key: str) -> int:
 
 def _family(cidr: str) -> str:
     try:
-        return "IPv6" if ipaddress.ip_network(cidr, strict=False).version == 6 else "IPv4"
+        return "IPv6" if parse_cidr(cidr).version == 6 else "IPv4"
     except ValueError:
         return ""
 
 
 def _parse_cidr(cidr: Any, field: str):
     try:
-        return ipaddress.ip_network(str(cidr), strict=False)
+        return parse_cidr(cidr)
     except ValueError:
         raise ConfigurationError(FieldError(field, "Invalid", "must be a valid CIDR", cidr)) from None
 
