@@ -16,7 +16,7 @@ import sys
 import yaml
 
 import controller
-from controller import pipeline, shoot as shoots
+from controller import pipeline, shapes, shoot as shoots
 from controller.config import ControllerConfig, load_image_overwrite, parse_config
 from controller.errors import ConfigurationError, FieldError, TransientError
 from controller.files import load_document
@@ -48,18 +48,21 @@ def load_config(path: str | None, mappings: dict[str, TypeMapping]) -> Controlle
 def _offline_inputs(args) -> tuple[TypeMapping, dict, dict, ControllerConfig]:
     mappings = load_mappings(args.mappings_dir)
     network = load_document(args.network, "Network")
-    network_type = (network.get("spec") or {}).get("type")
-    if network_type not in mappings:
+    network_type = (network.get("spec") or {}).get("type") if isinstance(network.get("spec"), dict) else None
+    if not isinstance(network_type, str) or network_type not in mappings:
         raise ConfigurationError(FieldError("spec.type", "NotSupported", "supported values: "
                                             + ", ".join(f'"{t}"' for t in mappings), network_type))
-    shoot = shoots.shoot_of(load_document(args.cluster, "Cluster") if args.cluster else None)
+    cluster = load_document(args.cluster, "Cluster") if args.cluster else None
+    if cluster is not None:
+        shapes.check_cluster(cluster)
+    shoot = shoots.shoot_of(cluster)
     return mappings[network_type], network, shoot, load_config(args.config, mappings)
 
 
 def cmd_validate(args) -> int:
     mapping, network, shoot, config = _offline_inputs(args)
     pipeline.compute_values(mapping, network, shoot, config)
-    print(f"{network['metadata'].get('name')}: valid {mapping.type} network")
+    print(f"{network['metadata']['name']}: valid {mapping.type} network")
     return EXIT_OK
 
 

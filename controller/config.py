@@ -10,14 +10,14 @@ file named by `IMAGEVECTOR_OVERWRITE`.
 from __future__ import annotations
 
 import os
-import pathlib
+import re
 from dataclasses import dataclass, field
 
-import yaml
-
 from controller.errors import ConfigurationError, FieldError
+from controller.files import load_document
 
 KIND = "ControllerConfiguration"
+_IMAGE_PART = re.compile(r"^[\x21-\x7e]+$")  # image names, repositories and tags end up in chart values
 _CLIENT_FIELDS = {"acceptContentTypes": str, "contentType": str, "qps": (int, float), "burst": int,
                   "kubeconfig": str}
 
@@ -44,22 +44,25 @@ def parse_config(doc: dict | None, known_api_versions: dict[str, dict[str, bool]
         return ControllerConfig(images=images or {})
     errors = []
     api_version = doc.get("apiVersion")
-    if api_version not in known_api_versions:
+    if not isinstance(api_version, str) or api_version not in known_api_versions:
         errors.append(FieldError("apiVersion", "NotSupported",
                                  "supported values: " + ", ".join(f'"{v}"' for v in known_api_versions), api_version))
     if doc.get("kind") != KIND:
         errors.append(FieldError("kind", "NotSupported", f'supported values: "{KIND}"', doc.get("kind")))
     for key in sorted(set(doc) - {"apiVersion", "kind", "clientConnection", "featureGates"}):
         errors.append(FieldError(key, "UnknownField", "not declared in the schema"))
-    client = doc.get("clientConnection") or {}
+    client, gates = doc.get("clientConnection") or {}, doc.get("featureGates") or {}
+    for key, value in (("clientConnection", client), ("featureGates", gates)):
+        if not isinstance(value, dict):
+            errors.append(FieldError(key, "Invalid", "must be an object", value))
+    client, gates = (client if isinstance(client, dict) else {}), (gates if isinstance(gates, dict) else {})
     for key, value in client.items():
         expected = _CLIENT_FIELDS.get(key)
         if expected is None:
             errors.append(FieldError(f"clientConnection.{key}", "UnknownField", "not declared in the schema"))
         elif not isinstance(value, expected) or isinstance(value, bool):
             errors.append(FieldError(f"clientConnection.{key}", "Invalid", "wrong type", value))
-    gates = doc.get("featureGates") or {}
-    declared = known_api_versions.get(api_version, {})
+    declared = known_api_versions.get(api_version, {}) if isinstance(api_version, str) else {}
     for name, value in gates.items():
         if name not in declared:
             errors.append(FieldError(f"featureGates.{name}", "NotSupported",
@@ -81,11 +84,23 @@ def load_image_overwrite(path: str | None = None) -> dict[str, str]:
     path = path or os.environ.get("IMAGEVECTOR_OVERWRITE")
     if not path:
         return {}
-    doc = yaml.safe_load(pathlib.Path(path).read_text()) or {}
-    result = {}
-    for index, image in enumerate(doc.get("images") or []):
-        if not image.get("name") or not image.get("repository"):
-            raise ConfigurationError(FieldError(f"images[{index}]", "Required", "name and repository are required"))
+    doc = load_document(path)
+    images = doc.get("images") or []
+    if not isinstance(images, list):
+        raise ConfigurationError(FieldError(f"{path}: images", "Invalid", "must be a list"))
+    result, errors = {}, []
+    for index, image in enumerate(images):
+        where = f"{path}: images[{index}]"
+        if not isinstance(image, dict) or not image.get("name") or not image.get("repository"):
+            errors.append(FieldError(where, "Required", "name and repository are required"))
+            continue
+        for key in ("name", "repository", "tag"):
+            value = image.get(key)
+            if value is not None and not (isinstance(value, str) and _IMAGE_PART.match(value)):
+                errors.append(FieldError(f"{where}.{key}", "Invalid", "must be printable ASCII without spaces",
+                                         value if isinstance(value, str) else None))
         tag = image.get("tag")
         result[image["name"]] = f"{image['repository']}:{tag}" if tag else image["repository"]
+    if errors:
+        raise ConfigurationError(errors)
     return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from controller import shapes
 from controller import shoot as shoots
 from controller.config import ControllerConfig
 from controller.errors import ConfigurationError, FieldError
@@ -36,6 +37,9 @@ def build_inputs(mapping: TypeMapping, network: dict, shoot: dict, config: Contr
     """The input roots of the mapping language; every problem of the Network and its providerConfig
     is reported at once. `live` holds the shoot ConfigMaps the mapping's `liveInputs` name (read best
     effort by the reconciler; empty offline)."""
+    shape_errors = shapes.network_errors(network)
+    if shape_errors:  # nothing below may read a field of the wrong type
+        raise ConfigurationError(shape_errors)
     errors = validate_network(network)
     provider = {}
     try:

@@ -24,6 +24,15 @@ DEFAULT_SHOOT = {
 }
 
 
+def _dig(obj, *keys):
+    """obj[k1][k2]..., None when a step is absent or not a mapping (a malformed Cluster never raises)."""
+    for key in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
 def default_shoot() -> dict:
     return copy.deepcopy(DEFAULT_SHOOT)
 
@@ -32,23 +41,24 @@ def shoot_of(cluster: dict | None) -> dict:
     """`cluster.spec.shoot`, or the default shoot when there is no Cluster."""
     if cluster is None:
         return default_shoot()
-    return (cluster.get("spec") or {}).get("shoot") or {}
+    shoot = _dig(cluster, "spec", "shoot")
+    return shoot if isinstance(shoot, dict) else {}
 
 
 def kube_version(shoot: dict) -> str:
-    return ((shoot.get("spec") or {}).get("kubernetes") or {}).get("version") or ""
+    version = _dig(shoot, "spec", "kubernetes", "version")
+    return version if isinstance(version, str) else ""
 
 
 def is_failed(shoot: dict) -> bool:
-    return ((shoot.get("status") or {}).get("lastOperation") or {}).get("state") == "Failed"
+    return _dig(shoot, "status", "lastOperation", "state") == "Failed"
 
 
 def is_hibernated(shoot: dict) -> bool:
     """Hibernation wanted or done: the shoot's API server may be down."""
-    return bool(((shoot.get("spec") or {}).get("hibernation") or {}).get("enabled")
-                or (shoot.get("status") or {}).get("isHibernated"))
+    return _dig(shoot, "spec", "hibernation", "enabled") is True or _dig(shoot, "status", "isHibernated") is True
 
 
 def needs_force_deletion(shoot: dict) -> bool:
-    value = ((shoot.get("metadata") or {}).get("annotations") or {}).get(FORCE_DELETION_ANNOTATION, "")
+    value = _dig(shoot, "metadata", "annotations", FORCE_DELETION_ANNOTATION) or ""
     return str(value).lower() in ("true", "1", "t")
