@@ -39,7 +39,8 @@ def test_dashboards_are_grafana_json():
     for key, text in cm["data"].items():
         dashboard = json.loads(text)
         assert dashboard["title"] and dashboard["uid"], key
-        assert dashboard["panels"] and all(p["targets"][0]["expr"] for p in dashboard["panels"]), key
+        graphs = [p for p in dashboard["panels"] if p["type"] not in ("row", "text")]
+        assert graphs and all(p["targets"][0]["expr"] for p in graphs), key
 
 
 @pytest.mark.parametrize(("name", "role", "keep", "port"), [
@@ -55,7 +56,8 @@ def test_scrape_configs(name, role, keep, port):
     assert spec["tlsConfig"] == {"insecureSkipVerify": True}
     sd = spec["kubernetesSDConfigs"][0]
     assert (sd["apiServer"], sd["role"], sd["namespaces"]["names"]) == ("https://kube-apiserver", role, ["kube-system"])
-    assert spec["relabelings"][0]["action"] == "keep" and spec["relabelings"][0]["regex"] == keep
+    # Go's order: the job label first, then the keep rule
+    assert spec["relabelings"][1]["action"] == "keep" and spec["relabelings"][1]["regex"] == keep
     path = next(r for r in spec["relabelings"] if r.get("targetLabel") == "__metrics_path__")
     assert path["replacement"] == f"/api/v1/namespaces/kube-system/pods/${{1}}:{port}/proxy/metrics"
     assert next(r for r in spec["relabelings"] if r.get("targetLabel") == "__address__")["replacement"] == "kube-apiserver:443"

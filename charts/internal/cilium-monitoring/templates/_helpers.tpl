@@ -21,9 +21,8 @@ spec:
       key: {{ $access.secretKey | quote }}
   scheme: HTTPS
   tlsConfig:
-    # the shoot kube-apiserver is addressed by its in-namespace service name
+    # the targets are reached through the kube-apiserver pod proxy, not by their own certificates
     insecureSkipVerify: true
-  honorLabels: false
   kubernetesSDConfigs:
     - apiServer: {{ $access.apiServer | quote }}
       authorization:
@@ -38,36 +37,46 @@ spec:
       tlsConfig:
         insecureSkipVerify: true
   relabelings:
-{{- range .keep }}
-    - sourceLabels:
-        {{- toYaml .labels | nindent 8 }}
-      action: keep
-      regex: {{ .regex | quote }}
-{{- end }}
+    {{- /* Order and labels as the Go extension's jobs: dashboards and alerts select on job, pod and the pod's labels. */}}
     - action: replace
       replacement: {{ .job | quote }}
       targetLabel: job
+{{- range .keep }}
     - sourceLabels:
-        - __meta_kubernetes_pod_node_name
-      targetLabel: node
+        {{- toYaml .labels | nindent 8 }}
+      separator: ;
+      regex: {{ .regex | quote }}
+      replacement: $1
+      action: keep
+{{- end }}
+    - action: labelmap
+      regex: __meta_kubernetes_pod_label_(.+)
     - sourceLabels:
         - __meta_kubernetes_pod_name
+      separator: ;
+      regex: (.*)
       targetLabel: pod
+      replacement: $1
+      action: replace
     - targetLabel: __address__
       replacement: {{ $access.address | quote }}
 {{- if .port }}
     - sourceLabels:
         - __meta_kubernetes_pod_name
+      separator: ;
       regex: (.+)
       targetLabel: __metrics_path__
       replacement: {{ printf "/api/v1/namespaces/kube-system/pods/${1}:%v/proxy/metrics" .port | quote }}
+      action: replace
 {{- else }}
     - sourceLabels:
         - __meta_kubernetes_pod_name
         - __meta_kubernetes_pod_annotation_prometheus_io_port
+      separator: ;
       regex: (.+);(.+)
       targetLabel: __metrics_path__
       replacement: /api/v1/namespaces/kube-system/pods/${1}:${2}/proxy/metrics
+      action: replace
 {{- end }}
   metricRelabelings:
     - sourceLabels:
