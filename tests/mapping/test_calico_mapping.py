@@ -37,7 +37,8 @@ def calico_config(objs):
 
 
 def conflist_ipam(objs):
-    return json.loads(calico_config(objs)["cni_network_config"])["plugins"][0]["ipam"]
+    text = calico_config(objs)["cni_network_config"].replace("__CNI_MTU__", calico_config(objs)["veth_mtu"])
+    return json.loads(text)["plugins"][0]["ipam"]
 
 
 DUAL = dict(families=("IPv4", "IPv6"),
