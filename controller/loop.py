@@ -161,6 +161,9 @@ class Controller:
             return False, "watches have not synced yet"
         if not self.renderer.version:
             return False, "helm is not usable"
+        overdue = self.renderer.overdue()
+        if overdue:
+            return False, "helm renders past their deadline: " + "; ".join(overdue)
         return True, ""
 
     def request_stop(self, exit_code: int = 0) -> None:
@@ -482,7 +485,7 @@ def build_controller(args) -> Controller:
 
     mappings = load_mappings(args.mappings_dir, [t.strip() for t in args.types.split(",") if t.strip()])
     config = load_config(args.config_file or None, mappings)
-    renderer = Renderer(max_parallel=args.max_parallel_renders or None)
+    renderer = Renderer(max_parallel=args.max_parallel_renders or None, timeout=args.render_timeout)
     kube = Kube.connect(args.kubeconfig or config.kubeconfig, config.qps, config.burst)
     reconciler = Reconciler(kube, renderer, mappings, config, args.delete_timeout)
     controller = Controller(args, kube, reconciler, renderer)

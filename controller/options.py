@@ -47,6 +47,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add("--health-bind-address", default=":8081", help="address of /healthz and /readyz")
     add("--metrics-bind-address", default=":8080", help="address of /metrics")
     add("--delete-timeout", type=float, default=120.0, help="seconds to wait for the ManagedResource to be gone")
+    add("--render-timeout", type=float, default=60.0,
+        help="seconds one helm template may take before its whole process group is killed")
     add("--reconcile-timeout", type=float, default=180.0, help="seconds one reconcile may take")
     add("--graceful-shutdown-timeout", type=float, default=30.0,
         help="seconds running reconciles may finish after SIGTERM before they are cancelled")

@@ -6,8 +6,14 @@ process. Called by `pipeline` (shoot chart) and by `reconciler` (seed monitoring
 
 Why not pyhelm3's `template()`: it cannot pass `--kube-version` (Capabilities would then follow the
 helm binary: v1.32 under helm 3.17, v1.35 under helm 4.1) and it merges several value dicts by
-concatenating lists. We build the argv ourselves and run it through pyhelm3's `Command.run`, with one
+concatenating lists. We build the argv ourselves and run it through `GroupCommand.run`, with one
 merged values dict on stdin.
+
+Why not pyhelm3's `Command.run`: it starts helm through `/bin/sh -c` and, when cancelled, terminates
+only the shell and then waits for the pipes, which helm (or a child of it) keeps open: one hung helm
+pinned its worker and render slot for ever. `GroupCommand.run` execs helm directly in a session (and
+process group) of its own and kills the whole group at the render timeout or on cancellation; a helm
+still alive after that stays listed by `Renderer.overdue()`, which /readyz reports.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import contextlib
 import os
 import pathlib
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -38,6 +46,53 @@ _DOC_SEPARATOR = re.compile(r"^---[ \t]*$", re.M)
 # stderr fragments of helm that mean "these values cannot render this chart" (a permanent problem).
 _PERMANENT_HELM_ERRORS = ("execution error", "values don't meet the specifications", "parse error",
                           "failed to render", "error converting yaml")
+RENDER_TIMEOUT = 60.0
+
+
+class RenderTimeout(TransientError):
+    """helm did not finish within the render timeout; its whole process group was killed."""
+
+
+class GroupCommand(pyhelm3.Command):
+    """pyhelm3's Command with a `run` that execs helm in its own process group, kills the whole group
+    when the deadline passes or the caller is cancelled, and never waits for pipes after that."""
+
+    def __init__(self, *, timeout: float = RENDER_TIMEOUT, **kwargs):
+        super().__init__(**kwargs)
+        self.timeout = timeout
+        self.running: dict[int, tuple[str, float]] = {}  # pid -> (first argument, monotonic deadline)
+
+    async def run(self, command: list[str], input: bytes | None = None) -> bytes:
+        proc = await asyncio.create_subprocess_exec(
+            self._executable, *command, start_new_session=True,
+            stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        self.running[proc.pid] = (" ".join(command[:2]), time.monotonic() + self.timeout)
+        try:
+            async with asyncio.timeout(self.timeout):
+                stdout, stderr = await proc.communicate(input)
+        except TimeoutError:
+            self._kill(proc)
+            raise RenderTimeout(f"helm {' '.join(command[:2])} did not finish within {self.timeout:g}s "
+                                f"(its process group was killed)") from None
+        except BaseException:  # cancelled (reconcile timeout, shutdown): the group must not outlive us
+            self._kill(proc)
+            raise
+        self.running.pop(proc.pid, None)
+        if proc.returncode != 0:
+            raise helm_errors.Error(proc.returncode, stdout, stderr)
+        return stdout
+
+    def _kill(self, proc: asyncio.subprocess.Process) -> None:
+        """SIGKILL to the group; the process is forgotten once it has been reaped (in the background, so
+        a process that survives the kill or a pipe held by an escaped child never blocks the caller)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+        def reaped(_future) -> None:
+            self.running.pop(proc.pid, None)
+
+        asyncio.get_running_loop().create_task(proc.wait()).add_done_callback(reaped)
 
 
 @dataclass(frozen=True)
@@ -94,10 +149,12 @@ def parse_manifests(stdout: str) -> tuple[Manifest, ...]:
 class Renderer:
     """One pyhelm3 Client for the process, a semaphore bounding helm processes, an LRU render cache."""
 
-    def __init__(self, helm_binary: str | None = None, max_parallel: int | None = None, cache_size: int = 512):
+    def __init__(self, helm_binary: str | None = None, max_parallel: int | None = None, cache_size: int = 512,
+                 timeout: float = RENDER_TIMEOUT):
         self.binary = helm_binary or find_helm()
+        self.command = GroupCommand(executable=self.binary, timeout=timeout)
         try:
-            self.client = pyhelm3.Client(executable=self.binary)
+            self.client = pyhelm3.Client(command=self.command, executable=self.binary)
         except (AssertionError, OSError, subprocess.CalledProcessError) as exc:  # pyhelm3 asserts it exists
             raise TransientError(f"helm binary {self.binary!r} is not usable: {exc}") from exc
         self.version = str(self.client.version)
@@ -106,6 +163,12 @@ class Renderer:
         self._cache: OrderedDict[str, Rendered] = OrderedDict()
         self._cache_size = cache_size
         self._digests: dict[pathlib.Path, tuple[float, str]] = {}
+
+    def overdue(self) -> list[str]:
+        """helm processes still alive past their deadline (killed but not gone), for /readyz."""
+        now = time.monotonic()
+        return [f"{what} (pid {pid}, {now - deadline:.0f}s past its deadline)"
+                for pid, (what, deadline) in list(self.command.running.items()) if now > deadline]
 
     def _semaphore(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -143,7 +206,7 @@ class Renderer:
             metrics.HELM_IN_FLIGHT.inc()
             started = time.perf_counter()
             try:
-                stdout = await self.client._command.run(argv, json.dumps(values).encode())
+                stdout = await self.command.run(argv, json.dumps(values).encode())
             except helm_errors.Error as exc:
                 stderr = exc.stderr.decode(errors="replace").strip() if isinstance(exc.stderr, bytes) else str(exc)
                 if any(fragment in stderr.lower() for fragment in _PERMANENT_HELM_ERRORS):
