@@ -46,7 +46,8 @@ networking.gardener.cloud/to-public-networks: allowed
 {{- end -}}
 
 {{/*
-Labels of node-critical DaemonSets (agent and envoy).
+Labels of node-critical DaemonSets (agent and envoy); their pods carry only
+node.gardener.cloud/critical-component.
 */}}
 {{- define "cilium.criticalLabels" -}}
 gardener.cloud/role: system-component
