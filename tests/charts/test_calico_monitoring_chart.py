@@ -62,9 +62,10 @@ def test_scrape_configs(objects, name):
     assert sd["role"] == "Endpoints" and sd["apiServer"] == "https://kube-apiserver"
     assert sd["namespaces"]["names"] == ["kube-system"] and sd["authorization"]["credentials"] == secret
     relabel = spec["relabelings"]
-    assert relabel[0] == {"sourceLabels": ["__meta_kubernetes_service_name", "__meta_kubernetes_endpoint_port_name"],
-                          "action": "keep", "regex": keep}
-    assert {"action": "replace", "replacement": job, "targetLabel": "job"} in relabel
+    # as the Go extension: the job label first, then keep the monitoring Service's container port by name
+    assert relabel[0] == {"action": "replace", "replacement": job, "targetLabel": "job"}
+    assert relabel[1] == {"sourceLabels": ["__meta_kubernetes_service_name", "__meta_kubernetes_pod_container_port_name"],
+                          "separator": ";", "regex": keep, "replacement": "$1", "action": "keep"}
     assert {"targetLabel": "__address__", "replacement": "kube-apiserver:443"} in relabel
     path = next(r for r in relabel if r.get("targetLabel") == "__metrics_path__")
     assert path["replacement"] == "/api/v1/namespaces/kube-system/pods/${1}:${2}/proxy/metrics"

@@ -1,7 +1,8 @@
 {{/*
 calico-monitoring.scrapeConfig renders a ScrapeConfig that lets the shoot Prometheus scrape the endpoints of a
 kube-system Service through the kube-apiserver pod proxy.
-Arguments (dict): root, component (felix|typha|bird), service, port (port name), job, keep (metric name regex).
+Arguments (dict): root, component (felix|typha|bird), service, port (container port name), job, keep (metric
+name regex).
 */}}
 {{- define "calico-monitoring.scrapeConfig" -}}
 apiVersion: monitoring.coreos.com/v1alpha1
@@ -20,7 +21,6 @@ spec:
   tlsConfig:
     # the pod proxy of the shoot kube-apiserver is reached through its in-cluster service name
     insecureSkipVerify: true
-  honorLabels: false
   kubernetesSDConfigs:
   - apiServer: https://kube-apiserver
     authorization:
@@ -35,22 +35,37 @@ spec:
     tlsConfig:
       insecureSkipVerify: true
   relabelings:
-  - sourceLabels: [__meta_kubernetes_service_name, __meta_kubernetes_endpoint_port_name]
-    action: keep
-    regex: {{ printf "%s;%s" .service .port | quote }}
+  # the job names are the Go extension's: dashboards and alerts select on them
   - action: replace
     replacement: {{ .job | quote }}
     targetLabel: job
-  - sourceLabels: [__meta_kubernetes_pod_node_name]
+  # only the metrics container port behind the component's monitoring Service
+  - sourceLabels: [__meta_kubernetes_service_name, __meta_kubernetes_pod_container_port_name]
+    separator: ;
+    regex: {{ printf "%s;%s" .service .port | quote }}
+    replacement: $1
+    action: keep
+  - sourceLabels: [__meta_kubernetes_endpoint_node_name]
+    separator: ;
+    regex: (.*)
     targetLabel: node
+    replacement: $1
+    action: replace
   - sourceLabels: [__meta_kubernetes_pod_name]
+    separator: ;
+    regex: (.*)
     targetLabel: pod
+    replacement: $1
+    action: replace
+  # scrape through the kube-apiserver's pod proxy
   - targetLabel: __address__
     replacement: kube-apiserver:443
   - sourceLabels: [__meta_kubernetes_pod_name, __meta_kubernetes_pod_container_port_number]
+    separator: ;
     regex: (.+);(.+)
     targetLabel: __metrics_path__
     replacement: /api/v1/namespaces/kube-system/pods/${1}:${2}/proxy/metrics
+    action: replace
   metricRelabelings:
   - sourceLabels: [__name__]
     action: keep
