@@ -34,8 +34,9 @@ NODE_CIDR = "10.250.0.0/16"
 
 # ---- rendering ---------------------------------------------------------------------------------------
 
-def _shoot(kube_proxy: bool = True, node_local_dns: bool = False, minimum: int = 2) -> dict:
-    return {
+def _shoot(kube_proxy: bool = True, node_local_dns: bool = False, minimum: int = 2,
+           status_pods: list | None = None) -> dict:
+    shoot = {
         "spec": {
             "kubernetes": {"version": "1.32.0", "kubeProxy": {"enabled": kube_proxy, "mode": "IPTables"}},
             "networking": {"type": "cilium", "pods": POD_CIDR, "nodes": NODE_CIDR},
@@ -44,10 +45,15 @@ def _shoot(kube_proxy: bool = True, node_local_dns: bool = False, minimum: int =
         },
         "status": {"advertisedAddresses": [{"name": "external", "url": "https://api.foo.example.com"}]},
     }
+    if status_pods:
+        shoot["status"]["networking"] = {"pods": status_pods}
+    return shoot
 
 
 # One entry per option of values-mapping/cilium.yaml that switches an object or a branch of a template:
-# name -> (providerConfig, shoot arguments).
+# name -> (providerConfig, shoot arguments[, Network arguments]).
+IPV6 = {"families": ["IPv6"], "pod_cidr": "fd00:10::/56", "service_cidr": "fd00:30::/108"}
+DUAL = {"families": ["IPv4", "IPv6"]}
 CONFIGS = {
     "default": ({}, {}),
     "hubble": ({"hubble": {"enabled": True}}, {}),
@@ -67,14 +73,21 @@ CONFIGS = {
     "misc": ({"debug": True, "policyAuditMode": True, "bpfSocketLBHostnsOnly": {"enabled": True},
               "cni": {"exclusive": False}, "enableIpv4Masquerade": False, "enableBPFMasquerade": False}, {}),
     "single-node": ({}, {"minimum": 1}),
+    "store-hybrid": ({"store": "kubernetes", "loadBalancingMode": "hybrid", "ipv4NativeRoutingCIDREnabled": True}, {}),
+    "ipv6": ({"hubble": {"enabled": True}, "enableIpv6Masquerade": True}, {}, IPV6),
+    "dual-stack-native": ({"overlay": {"enabled": False}, "ipv6NativeRoutingCIDREnabled": True},
+                          {"status_pods": [POD_CIDR, "fd00:10::/56"]}, DUAL),
 }
 
 
 @functools.lru_cache(maxsize=None)
 def objects(name: str) -> tuple[dict, ...]:
-    provider_config, shoot_args = CONFIGS[name]
+    provider_config, shoot_args, *network_args = CONFIGS[name]
+    net = {"families": ["IPv4"], "pod_cidr": POD_CIDR, "service_cidr": "100.64.0.0/13",
+           **(network_args[0] if network_args else {})}
     network = {"metadata": {"name": "bar", "namespace": "shoot--foo--bar"},
-               "spec": {"type": "cilium", "podCIDR": POD_CIDR, "serviceCIDR": "100.64.0.0/13", "ipFamilies": ["IPv4"],
+               "spec": {"type": "cilium", "podCIDR": net["pod_cidr"], "serviceCIDR": net["service_cidr"],
+                        "ipFamilies": net["families"],
                         "providerConfig": {"apiVersion": API_VERSION, "kind": "NetworkConfig", **provider_config}}}
     desired = asyncio.run(pipeline.desired_state(renderer(), MAPPING, network, _shoot(**shoot_args),
                                                  ControllerConfig(), None))
@@ -323,6 +336,8 @@ def test_agent_pod_as_go(name):
     c = container(ds, "cilium-agent")
     assert c["command"] == ["cilium-agent"] and c["args"] == ["--config-dir=/tmp/cilium/config-map"]
     startup, ready, live = c["startupProbe"], c["readinessProbe"], c["livenessProbe"]
+    loopback = "::1" if name == "ipv6" else "127.0.0.1"
+    assert {p["httpGet"]["host"] for p in (startup, ready, live)} == {loopback}
     assert (startup["failureThreshold"], startup["periodSeconds"], startup["initialDelaySeconds"]) == (300, 2, 5)
     assert (ready["failureThreshold"], ready["periodSeconds"], ready["initialDelaySeconds"], ready["timeoutSeconds"]) \
         == (3, 30, 5, 5)
@@ -492,6 +507,7 @@ def test_operator_as_go(name):
     assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"prometheus": 6942, "health": 9234}
     live, ready = c["livenessProbe"], c["readinessProbe"]
     assert live["httpGet"]["port"] == "health" and ready["httpGet"]["port"] == "health"
+    assert {p["httpGet"]["host"] for p in (live, ready)} == {"::1" if name == "ipv6" else "127.0.0.1"}
     assert (live["initialDelaySeconds"], live["periodSeconds"], live["timeoutSeconds"]) == (60, 10, 3)
     assert (ready["initialDelaySeconds"], ready["periodSeconds"], ready["timeoutSeconds"], ready["failureThreshold"]) \
         == (0, 5, 3, 5)
