@@ -39,8 +39,9 @@ def load_config(path: str | None, mappings: dict[str, TypeMapping]) -> Controlle
     for mapping in mappings.values():
         known.setdefault(mapping.config_api_version, {}).update(mapping.feature_gates)
     doc = load_document(path, "ControllerConfiguration") if path else None
+    images = load_image_overwrite()
     try:
-        return parse_config(doc, known, load_image_overwrite())
+        return parse_config(doc, known, images)
     except ConfigurationError as exc:
         raise ConfigurationError([f"{path}: {line}" for line in exc.lines]) from exc
 
@@ -48,8 +49,11 @@ def load_config(path: str | None, mappings: dict[str, TypeMapping]) -> Controlle
 def _offline_inputs(args) -> tuple[TypeMapping, dict, dict, ControllerConfig]:
     mappings = load_mappings(args.mappings_dir)
     network = load_document(args.network, "Network")
-    network_type = (network.get("spec") or {}).get("type") if isinstance(network.get("spec"), dict) else None
-    if not isinstance(network_type, str) or network_type not in mappings:
+    shape_errors = shapes.network_errors(network)
+    if shape_errors:
+        raise ConfigurationError(shape_errors)
+    network_type = network["spec"].get("type")
+    if network_type not in mappings:
         raise ConfigurationError(FieldError("spec.type", "NotSupported", "supported values: "
                                             + ", ".join(f'"{t}"' for t in mappings), network_type))
     cluster = load_document(args.cluster, "Cluster") if args.cluster else None
