@@ -17,6 +17,8 @@ import functools
 import json
 import re
 import shlex
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -472,6 +474,86 @@ def test_snat_out_of_cluster_rules_as_go():
     assert iptables_commands(script) == expected
     assert env(sidecar) == {"POD_CIDR": POD_CIDR, "NODE_CIDR": NODE_CIDR}
     assert sidecar["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"add": ["NET_ADMIN"]}}
+
+
+FAKE_IPTABLES = """\
+import pathlib, sys
+state = pathlib.Path(sys.argv[0]).parent.parent / "rules"
+rules = state.read_text().splitlines() if state.exists() else []
+args = sys.argv[1:]
+assert args[:2] == ["-t", "nat"], args
+op, chain, rest = args[2], args[3], args[4:]
+position = None
+if op == "-I" and rest and rest[0].isdigit():
+    position, rest = int(rest[0]), rest[1:]
+rule = " ".join([chain, *rest])
+if op == "-C":
+    sys.exit(0 if rule in rules else 1)
+if op == "-A":
+    rules.append(rule)
+elif op == "-I":
+    rules.insert((position or 1) - 1, rule)
+state.write_text("".join(r + "\\n" for r in rules))
+"""
+
+FAKE_SLEEP = """\
+import os, pathlib, signal, sys
+count = pathlib.Path(sys.argv[0]).parent.parent / "sleeps"
+n = int(count.read_text()) + 1 if count.exists() else 1
+count.write_text(str(n))
+if n > 4:  # two loop iterations, then stop the loop like a SIGTERM would
+    os.kill(os.getppid(), signal.SIGTERM)
+"""
+
+
+def run_sidecar(tmp_path, sidecar: dict, existing_rules: list[str], nameservers: list[str]) -> list[str]:
+    """Run a sidecar's script against a fake iptables (the nat chain as a list of rules) and a fake
+    sleep, with the node's rules as the Go extension left them; return the chain afterwards."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in (("iptables", FAKE_IPTABLES), ("sleep", FAKE_SLEEP)):
+        (bin_dir / name).write_text(f"#!{sys.executable}\n{body}")
+        (bin_dir / name).chmod(0o755)
+    (tmp_path / "rules").write_text("".join(r + "\n" for r in existing_rules))
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("".join(f"nameserver {ns}\n" for ns in nameservers) + "search svc.cluster.local\n")
+    shell, flag, script = sidecar["command"]
+    script = script.replace("/etc/resolv.conf", str(resolv))
+    environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", **env(sidecar)}
+    subprocess.run([shell, flag, script], env=environment, timeout=30, check=False, capture_output=True)
+    assert int((tmp_path / "sleeps").read_text()) > 4, "the loop did not run twice"
+    return (tmp_path / "rules").read_text().splitlines()
+
+
+def go_rule(*spec: str) -> str:
+    """A rule of the nat chain as Go's sidecars create it (chain, source, spec; the comment as one word)."""
+    return " ".join(["CILIUM_POST_nat", "-s", POD_CIDR, *spec])
+
+
+GO_MASQUERADE_COMMENT = ["-m", "comment", "--comment", "cilium masquerade non-cluster"]
+
+
+def test_snat_to_upstream_dns_reuses_gos_rules_on_a_switched_node(tmp_path):
+    sidecar = container(agent("snat"), "add-snat-rule-to-upstream-dns")
+
+    def dns_rule(ns: str) -> str:
+        return go_rule("-d", f"{ns}/32", "!", "-o", "cilium_+", *GO_MASQUERADE_COMMENT, "-j", "MASQUERADE")
+
+    other = "CILIUM_POST_nat -s 10.1.0.0/16 -j ACCEPT"
+    rules = run_sidecar(tmp_path, sidecar, [dns_rule("10.0.0.53"), other], ["10.0.0.53", "10.0.0.54"])
+    # Go's rule is found and kept once; the missing one is inserted at the top of the chain, once
+    assert rules == [dns_rule("10.0.0.54"), dns_rule("10.0.0.53"), other]
+
+
+def test_snat_out_of_cluster_reuses_gos_rules_on_a_switched_node(tmp_path):
+    sidecar = container(agent("snat"), "add-snat-rule-to-outside-world")
+    go_rules = [go_rule("-d", POD_CIDR, "-j", "RETURN"), go_rule("-d", NODE_CIDR, "-j", "RETURN"),
+                go_rule("-d", "0.0.0.0/0", "!", "-o", "cilium_+", *GO_MASQUERADE_COMMENT, "-j", "MASQUERADE")]
+    assert run_sidecar(tmp_path, sidecar, go_rules, []) == go_rules
+    # on a fresh node the three rules are appended in Go's order
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    assert run_sidecar(fresh, sidecar, [], []) == go_rules
 
 
 # ---- cilium operator ---------------------------------------------------------------------------------
