@@ -139,8 +139,8 @@ def test_bad_image_vector_and_configuration_exit_2(tmp_path, capsys, monkeypatch
     assert code == 2 and "alias" in lines[0]
     monkeypatch.delenv("IMAGEVECTOR_OVERWRITE")
     config = {"apiVersion": "calico.networking.extensions.config.gardener.cloud/v1alpha1",
-              "kind": "ControllerConfiguration", "featureGates": [], "clientConnection": "x"}
+              "kind": "ControllerConfiguration", "featureGates": ["x"], "clientConnection": "x"}
     code, lines = run_cli(capsys, "validate", "--network", network, "--config", write(tmp_path, "c.yaml", config))
     assert code == 2 and lines == [
         f"{tmp_path}/c.yaml: clientConnection: Invalid value: \"x\": must be an object",
-        f"{tmp_path}/c.yaml: featureGates: Invalid value: []: must be an object"]
+        f"{tmp_path}/c.yaml: featureGates: Invalid value: [\"x\"]: must be an object"]
