@@ -19,3 +19,11 @@ def real_cluster():
     """The seed: Gardener's and the monitoring CRDs of example/crds, and the test-only CRDs."""
     with RealCluster("seed", crd_paths=[EXAMPLE / "crds", TEST_CRDS]) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def shoot_cluster():
+    """A shoot for gardener-resource-manager to apply into: the test-only CRDs (VPA, Cilium policies)
+    and kube-controller-manager's garbage collector, which GRM's foreground deletions wait for."""
+    with RealCluster("shoot", crd_paths=[TEST_CRDS], controller_manager=True) as cluster:
+        yield cluster

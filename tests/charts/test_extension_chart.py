@@ -34,6 +34,8 @@ DEFAULT_OBJECTS = {
     ("ServiceAccount", NAME),
     ("ClusterRole", CLUSTER_ROLE),
     ("ClusterRoleBinding", CLUSTER_ROLE),
+    ("Role", NAME),
+    ("RoleBinding", NAME),
     ("Service", NAME),
     ("PodDisruptionBudget", NAME),
     ("VerticalPodAutoscaler", f"{NAME}-vpa"),
@@ -204,7 +206,7 @@ def test_configured_args_are_accepted_by_the_run_parser():
     assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"metrics": 9090, "health": 9091}
     assert find(objects, "Service", NAME)["spec"]["ports"][0]["port"] == 9090
     # The leader election Lease named by the flag is the one RBAC allows to update.
-    rules = find(objects, "ClusterRole", CLUSTER_ROLE)["rules"]
+    rules = find(objects, "Role", NAME)["rules"]
     lease_names = next(r["resourceNames"] for r in rules if r["resources"] == ["leases"] and "resourceNames" in r)
     assert set(lease_names) == {"my-lease", "gardener-extension-heartbeat"}
 
@@ -330,42 +332,42 @@ def test_service_topology_aware_routing(kube_version, expected):
 # ------------------------------------------------------------------------------------ RBAC
 
 
-def _allowed(rules: list[dict], group: str, resource: str, verb: str, name: str | None = None) -> bool:
-    return any(group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"]
-               and ("resourceNames" not in r or name in r["resourceNames"]) for r in rules)
+def _granted(rules: list[dict]) -> set[tuple[str, str, str, str]]:
+    return {(g, r, v, n) for rule in rules for g in rule["apiGroups"] for r in rule["resources"]
+            for v in rule["verbs"] for n in rule.get("resourceNames", ["*"])}
 
 
-def test_cluster_role_is_the_union_of_both_go_extensions():
+def test_rbac_grants_exactly_what_the_controller_calls():
+    """Least privilege (calls proven on a real API server by tests/integration/test_extension_rbac.py):
+    no list/watch/update of Secrets, no deletecollection, Leases only in the release namespace."""
     objects = render()
-    rules = find(objects, "ClusterRole", CLUSTER_ROLE)["rules"]
-    ext = "extensions.gardener.cloud"
-    for verb in ("get", "list", "watch"):
-        assert _allowed(rules, ext, "clusters", verb)
-        assert _allowed(rules, "", "namespaces", verb)
-    for resource in ("networks", "networks/status"):
-        for verb in ("get", "list", "watch", "patch", "update"):
-            assert _allowed(rules, ext, resource, verb)
-    for verb in ("create", "list", "watch"):
-        assert _allowed(rules, "coordination.k8s.io", "leases", verb)
-    for lease in ("networking-leader-election", "gardener-extension-heartbeat"):
-        for verb in ("get", "patch", "update"):
-            assert _allowed(rules, "coordination.k8s.io", "leases", verb, lease)
-    assert not _allowed(rules, "coordination.k8s.io", "leases", "update", "someone-elses-lease")
-    for verb in ("create", "get", "list", "watch", "patch", "update", "delete"):
-        assert _allowed(rules, "resources.gardener.cloud", "managedresources", verb)
-        for resource in ("events", "secrets", "configmaps"):
-            assert _allowed(rules, "", resource, verb)
-    for resource in ("scrapeconfigs", "prometheusrules"):
-        for verb in ("create", "get", "list", "watch"):
-            assert _allowed(rules, "monitoring.coreos.com", resource, verb)
-        for name in ("shoot-calico-felix", "shoot-calico-typha", "shoot-calico-bird",
-                     "shoot-cilium-agent", "shoot-cilium-hubble", "shoot-cilium-operator"):
-            for verb in ("update", "patch", "delete"):
-                assert _allowed(rules, "monitoring.coreos.com", resource, verb, name)
-        assert not _allowed(rules, "monitoring.coreos.com", resource, "delete", "shoot-other")
-    binding = find(objects, "ClusterRoleBinding", CLUSTER_ROLE)
-    assert binding["roleRef"]["name"] == CLUSTER_ROLE
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]
+    ext, mon = "extensions.gardener.cloud", "monitoring.coreos.com"
+    monitoring_names = ("shoot-calico-felix", "shoot-calico-typha", "shoot-calico-bird",
+                        "shoot-cilium-agent", "shoot-cilium-hubble", "shoot-cilium-operator")
+    assert _granted(find(objects, "ClusterRole", CLUSTER_ROLE)["rules"]) == {
+        *{(ext, "clusters", v, "*") for v in ("get", "list", "watch")},
+        *{(ext, "networks", v, "*") for v in ("get", "list", "watch", "patch")},
+        (ext, "networks/status", "patch", "*"),
+        *{("resources.gardener.cloud", "managedresources", v, "*") for v in ("get", "create", "update", "patch",
+                                                                             "delete")},
+        ("", "namespaces", "get", "*"),
+        *{("", "secrets", v, "*") for v in ("get", "create", "patch", "delete")},
+        *{("", "configmaps", v, "*") for v in ("get", "create", "update", "delete")},
+        *{("", "events", v, "*") for v in ("get", "create", "patch")},
+        *{(mon, r, "create", "*") for r in ("scrapeconfigs", "prometheusrules")},
+        *{(mon, r, v, n) for r in ("scrapeconfigs", "prometheusrules") for v in ("get", "update", "delete")
+          for n in monitoring_names},
+    }
+    role = find(objects, "Role", NAME)
+    assert role["metadata"]["namespace"] == NAMESPACE
+    assert _granted(role["rules"]) == {
+        ("coordination.k8s.io", "leases", "create", "*"),
+        *{("coordination.k8s.io", "leases", v, n) for v in ("get", "update")
+          for n in ("networking-leader-election", "gardener-extension-heartbeat")}}
+    for kind, name in (("ClusterRoleBinding", CLUSTER_ROLE), ("RoleBinding", NAME)):
+        binding = find(objects, kind, name)
+        assert binding["roleRef"]["name"] == name
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]
 
 
 def test_monitoring_object_names_in_rbac_match_the_monitoring_charts():

@@ -1,5 +1,5 @@
 """Where the real Kubernetes programs of the tests are: built by `hack/build-test-binaries.sh` into
-`.cache/bin/<name>-<version>/`, the version read from `hack/tools/<name>/go.mod`.
+`.cache/bin/<name>-<version>/`, the version read from the go.mod under `hack/tools/` that pins it.
 
 A missing binary is an error that names the build command: the real-cluster tests are never skipped.
 """
@@ -12,19 +12,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("TEST_BINARIES_CACHE", ROOT / ".cache" / "bin"))
+# program -> (directory under hack/tools, the module whose version names the cache entry)
 MODULES = {
-    "etcd": "go.etcd.io/etcd/server/v3",
-    "kube-apiserver": "k8s.io/kubernetes",
-    "gardener-resource-manager": "github.com/gardener/gardener",
+    "etcd": ("etcd", "go.etcd.io/etcd/server/v3"),
+    "kube-apiserver": ("kubernetes", "k8s.io/kubernetes"),
+    "kube-controller-manager": ("kubernetes", "k8s.io/kubernetes"),
+    "gardener-resource-manager": ("gardener-resource-manager", "github.com/gardener/gardener"),
 }
 
 
 def pinned_version(name: str) -> str:
-    """The version of the program's module that `hack/tools/<name>/go.mod` requires."""
-    text = (ROOT / "hack" / "tools" / name / "go.mod").read_text()
-    match = re.search(rf"^\s*(?:require\s+)?{re.escape(MODULES[name])} (v\S+)", text, re.MULTILINE)
+    """The version of the program's module that its go.mod under `hack/tools/` requires."""
+    directory, module = MODULES[name]
+    text = (ROOT / "hack" / "tools" / directory / "go.mod").read_text()
+    match = re.search(rf"^\s*(?:require\s+)?{re.escape(module)} (v\S+)", text, re.MULTILINE)
     if not match:
-        raise RuntimeError(f"hack/tools/{name}/go.mod does not require {MODULES[name]}")
+        raise RuntimeError(f"hack/tools/{directory}/go.mod does not require {module}")
     return match.group(1)
 
 

@@ -1,6 +1,7 @@
 """A real control plane for the tests: etcd + kube-apiserver on loopback, like controller-runtime's envtest.
 
-`RealCluster` starts both programs (built by `hack/build-test-binaries.sh`) with TLS, client-certificate
+`RealCluster` starts both programs (and, on request, kube-controller-manager with the garbage collector
+and namespace controller, which foreground deletions and namespace deletion need) (built by `hack/build-test-binaries.sh`) with TLS, client-certificate
 auth, `--authorization-mode=RBAC`, service-account keys (TokenRequest works) and an audit log, waits for
 `/readyz`, installs CRDs, and stops everything by process group. It offers the same object access as
 the API emulator (`create`, `get`, `list`, `api_client`, `write_kubeconfig`, `request_log`), so the same
@@ -31,6 +32,7 @@ from tests.cluster.binaries import binary
 from tests.cluster.certs import CertificateAuthority, service_account_keys
 
 START_TIMEOUT = 90.0
+THROTTLE_RETRIES = 10
 AUDIT_POLICY = {"apiVersion": "audit.k8s.io/v1", "kind": "Policy",
                 "omitStages": ["RequestReceived", "ResponseStarted"], "rules": [{"level": "Metadata"}]}
 VERB_METHODS = {"get": "GET", "list": "GET", "watch": "GET", "create": "POST", "update": "PUT",
@@ -83,8 +85,10 @@ class Process:
 class RealCluster:
     """etcd + kube-apiserver on 127.0.0.1 with an admin client certificate (group system:masters)."""
 
-    def __init__(self, name: str = "seed", crd_paths: Iterable[str | Path] = (), workdir: Path | None = None):
+    def __init__(self, name: str = "seed", crd_paths: Iterable[str | Path] = (), workdir: Path | None = None,
+                 controller_manager: bool = False):
         self.name = name
+        self.controller_manager = controller_manager
         self.crd_paths = list(crd_paths)
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"realcluster-{name}-"))
@@ -95,6 +99,7 @@ class RealCluster:
         self.audit_log = self.workdir / "audit.log"
         self._audit_offset = 0
         self._request_log: list[tuple[str, str, int]] = []
+        self._request_users: list[str] = []
         self._resources: dict[str, dict[str, dict]] = {}
 
     # --- lifecycle ---
@@ -141,6 +146,12 @@ class RealCluster:
         ], self.workdir / "kube-apiserver.log"))
         self.write_kubeconfig(self.kubeconfig_path)
         self._wait_ready()
+        if self.controller_manager:
+            self.processes.append(Process("kube-controller-manager", [
+                str(binary("kube-controller-manager")), "--kubeconfig", str(self.kubeconfig_path),
+                "--controllers", "garbagecollector,namespace", "--leader-elect=false", "--secure-port=0",
+                "--use-service-account-credentials=false",
+            ], self.workdir / "kube-controller-manager.log"))
         if self.crd_paths:
             self.install_crds(self.crd_paths)
 
@@ -210,18 +221,25 @@ class RealCluster:
 
     def http(self, method: str, path: str, body=None, content_type: str = "application/json",
              headers: dict | None = None, token: str | None = None) -> tuple[int, dict | str]:
-        """A raw request as admin (or with a bearer token); returns (status, JSON body or text)."""
+        """A raw request as admin (or with a bearer token); returns (status, JSON body or text).
+
+        429 is retried after its Retry-After, as client-go does (the server answers it while a
+        resource's watch cache re-initializes)."""
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         all_headers = {"Content-Type": content_type, "Accept": "application/json", **(headers or {})}
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
         context = ssl.create_default_context(cafile=str(self.ca.pair.cert)) if token else self.ssl_context()
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers=all_headers)
-        try:
-            with urllib.request.urlopen(request, context=context, timeout=30) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
+        for _ in range(THROTTLE_RETRIES):
+            request = urllib.request.Request(self.url + path, data=data, method=method, headers=all_headers)
+            try:
+                with urllib.request.urlopen(request, context=context, timeout=30) as response:
+                    status, raw, retry_after = response.status, response.read(), None
+            except urllib.error.HTTPError as error:
+                status, raw, retry_after = error.code, error.read(), error.headers.get("Retry-After")
+            if status != 429:
+                break
+            time.sleep(float(retry_after or 1))
         try:
             return status, json.loads(raw)
         except ValueError:
@@ -375,7 +393,13 @@ class RealCluster:
             uri = event["requestURI"].split("?", 1)[0]
             status = event.get("responseStatus", {}).get("code", 0)
             self._request_log.append((VERB_METHODS.get(event["verb"], event["verb"].upper()), uri, status))
+            self._request_users.append(user)
         return self._request_log
+
+    def requests_by(self, user: str) -> list[tuple[str, str, int]]:
+        """The request log of one user (e.g. `system:serviceaccount:<namespace>:<name>`)."""
+        log = self.request_log
+        return [entry for entry, who in zip(log, self._request_users) if who == user]
 
     def service_account_token(self, namespace: str, name: str, seconds: int = 3600) -> str:
         """A token of the ServiceAccount through the TokenRequest API, as a Pod would get it."""
