@@ -17,7 +17,7 @@ from controller.errors import ConfigurationError, FieldError
 from controller.files import load_document
 
 KIND = "ControllerConfiguration"
-_IMAGE_PART = re.compile(r"^[\x21-\x7e]+$")  # image names, repositories and tags end up in chart values
+_IMAGE_PART = re.compile(r"^[\x21-\x7e]+\Z")  # image names, repositories and tags end up in chart values
 _CLIENT_FIELDS = {"acceptContentTypes": str, "contentType": str, "qps": (int, float), "burst": int,
                   "kubeconfig": str}
 

@@ -16,9 +16,9 @@ import jsonschema
 from controller.errors import ConfigurationError, FieldError
 from controller.mapping.decode import field_path
 
-_STRING = {"type": "string", "pattern": r"^[\x20-\x7e]*$"}
+_STRING = {"type": "string", "pattern": r"^[\x20-\x7e]*\Z"}
 _OPTIONAL_STRING = {**_STRING, "type": ["string", "null"]}
-_CIDR = {"type": "string", "pattern": r"^[0-9A-Fa-f.:]+/[0-9]{1,3}$"}
+_CIDR = {"type": "string", "pattern": r"^[0-9A-Fa-f.:]+/[0-9]{1,3}\Z"}
 _BOOL = {"type": "boolean"}
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 _BOOL_MAP = {"type": "object", "additionalProperties": _BOOL}
@@ -61,7 +61,7 @@ SHOOT_SCHEMA = {
                 "kubernetes": {
                     "type": "object",
                     "properties": {
-                        "version": {"type": "string", "pattern": r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$"},
+                        "version": {"type": "string", "pattern": r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?\Z"},
                         "kubeProxy": {"type": "object", "properties": {"enabled": _BOOL, "mode": _STRING}},
                         "verticalPodAutoscaler": {"type": "object", "properties": {"enabled": _BOOL}},
                         "kubeAPIServer": {"type": "object", "properties": {"featureGates": _BOOL_MAP,

@@ -57,6 +57,9 @@ def apply_rules(mapping, inputs: dict) -> MappingResult:
             errors.extend(exc.errors)
         except RuleError as exc:
             errors.append(FieldError("", "Invalid", f"{mapping.source.name} rules[{index}]: {exc}"))
+        except (ValueError, TypeError, AttributeError, ArithmeticError) as exc:  # input no check foresaw
+            errors.append(FieldError("", "Invalid", f"{mapping.source.name} rules[{index}]: cannot map the "
+                                                    f"input: {type(exc).__name__}"))
     if errors:
         raise ConfigurationError(errors)
     if waits:

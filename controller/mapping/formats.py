@@ -15,18 +15,18 @@ import jsonschema
 
 CHECKER = jsonschema.FormatChecker(formats=())
 _DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN = re.compile(rf"^{_DNS1123_LABEL}(\.{_DNS1123_LABEL})*$")
+_DNS1123_SUBDOMAIN = re.compile(rf"^{_DNS1123_LABEL}(\.{_DNS1123_LABEL})*\Z")
 # Go RE2 `\s` is [\t\n\f\r ]; the device rule is `^[^/\s]{1,15}$` on at most 15 bytes.
-_LINUX_DEVICE = re.compile(r"^[^/\t\n\f\r ]{1,15}$")
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$")
-_GO_DURATION = re.compile(r"^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$")
+_LINUX_DEVICE = re.compile(r"^[^/\t\n\f\r ]{1,15}\Z")
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?\Z")
+_GO_DURATION = re.compile(r"^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+\Z")
 _AUTODETECT_OPTIONS = ("first-found", "can-reach", "interface", "skip-interface", "cidr", "kubernetes-internal-ip")
 # Every string of a providerConfig (and every string the controller copies from a Network, a Shoot or an
 # image vector into chart values) is printable ASCII: nothing a YAML or JSON emitter has to escape into a
 # line break (\n \r \v \f, U+0085, U+2028, U+2029), no NUL, no non-BMP characters.
-PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*$")
-_CIDR_TEXT = re.compile(r"^[0-9A-Fa-f.:]+/[0-9]{1,3}$")
-_IP_TEXT = re.compile(r"^[0-9A-Fa-f.:]+$")
+PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*\Z")
+_CIDR_TEXT = re.compile(r"^[0-9A-Fa-f.:]+/[0-9]{1,3}\Z")
+_IP_TEXT = re.compile(r"^[0-9A-Fa-f.:]+\Z")
 INT64_MAX = 2 ** 63 - 1
 
 
