@@ -64,9 +64,38 @@ def _offline_inputs(args) -> tuple[TypeMapping, dict, dict, ControllerConfig]:
 
 
 def cmd_validate(args) -> int:
+    if args.shoot:
+        return _validate_shoot(args)
     mapping, network, shoot, config = _offline_inputs(args)
     pipeline.compute_values(mapping, network, shoot, config)
     print(f"{network['metadata']['name']}: valid {mapping.type} network")
+    return EXIT_OK
+
+
+def _validate_shoot(args) -> int:
+    """`validate --shoot`: the admission validator's checks on a Shoot manifest, for the types it is
+    labelled for and the type of its spec.networking (Gardener adds the label only when it stores it)."""
+    from controller.admission import shoots as admission
+
+    mappings = load_mappings(args.mappings_dir)
+    shoot = load_document(args.shoot, "Shoot")
+    config = load_config(args.config, mappings)
+    networking = shoot.get("spec", {}).get("networking") if isinstance(shoot.get("spec"), dict) else None
+    network_type = networking.get("type") if isinstance(networking, dict) else None
+    types = [m for m in admission.labelled_types(shoot, mappings)]
+    if network_type in mappings and mappings[network_type] not in types:
+        types.append(mappings[network_type])
+    if not types:
+        raise ConfigurationError(FieldError("spec.networking.type", "NotSupported", "supported values: "
+                                            + ", ".join(f'"{t}"' for t in mappings), network_type))
+    errors = []
+    for mapping in types:
+        gates = config.gates_for(mapping.feature_gates)
+        errors.extend(e for e in admission.validate_shoot(mapping, shoot, gates) if e not in errors)
+    if errors:
+        raise ConfigurationError(errors)
+    name = (shoot.get("metadata") or {}).get("name", "")
+    print(f"{name}: valid {', '.join(m.type for m in types)} shoot")
     return EXIT_OK
 
 
@@ -98,9 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     for name, func, text in (("render", cmd_render, "render a Network into its Secret and ManagedResource"),
-                             ("validate", cmd_validate, "check a Network without rendering")):
+                             ("validate", cmd_validate, "check a Network (or a Shoot) without rendering")):
         cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("--network", required=True, help="file with the Network object")
+        source = cmd.add_mutually_exclusive_group(required=True) if name == "validate" else cmd
+        source.add_argument("--network", required=name == "render", help="file with the Network object")
+        if name == "validate":
+            source.add_argument("--shoot", help="file with a core.gardener.cloud Shoot: the admission checks")
         cmd.add_argument("--cluster", help="file with the Cluster object (spec.shoot); default: a documented "
                                            "IPv4 shoot on Kubernetes 1.32.0")
         cmd.add_argument("--config", help="ControllerConfiguration file (feature gates)")

@@ -52,6 +52,8 @@ class TypeMapping:
     status: dict[str, str]
     monitoring: Monitoring | None = None
     live_inputs: dict[str, dict] = field(default_factory=dict)
+    admission: dict = field(default_factory=dict)  # `admission:` (validate/mutate of Shoots), see controller/admission
+    shoot_webhook: dict | None = None  # `shootWebhook:` (a mutating webhook in the shoot), see controller/webhooks
 
 
 def load_mapping(path: str | pathlib.Path) -> TypeMapping:
@@ -77,6 +79,13 @@ def load_mapping(path: str | pathlib.Path) -> TypeMapping:
             _check_path(path, f"liveInputs.{key}.when", cond_path, tuple(r for r in INPUT_ROOTS if r != "live"))
     for key, source in (doc.get("status") or {}).items():
         _check_path(path, f"status.{key}", source, INPUT_ROOTS)
+    admission = doc.get("admission") or {}
+    for section in ("validate", "mutate"):
+        conditions = [(admission.get(section) or {}).get("when")]
+        conditions += [patch.get("when") for patch in (admission.get(section) or {}).get("patches", ())]
+        for condition in conditions:
+            for cond_path in condition_paths(condition):
+                _check_path(path, f"admission.{section}.when", cond_path, INPUT_ROOTS)
     monitoring = None
     if doc.get("monitoring"):
         mon = doc["monitoring"]
@@ -96,6 +105,7 @@ def load_mapping(path: str | pathlib.Path) -> TypeMapping:
         feature_gates=dict(doc.get("featureGates") or {}),
         rules=tuple(doc["rules"]), status=dict(doc.get("status") or {}), monitoring=monitoring,
         live_inputs=dict(doc.get("liveInputs") or {}),
+        admission=dict(admission), shoot_webhook=doc.get("shootWebhook"),
     )
 
 
