@@ -4,8 +4,9 @@ The shoot starts with the workloads and Services as the Go extensions leave them
 fields (workload selectors, Service type and clusterIP, the Job's template) written here from the
 facts of the Go charts, plus the gardener-resource-manager annotations GRM relies on. Then our
 controller reconciles the same Network and the real GRM applies our ManagedResource over them:
-`ResourcesApplied=True` and no object is recreated, except the one the README's table names (the
-hubble certificate Job, which Go marks `delete-on-invalid-update` and GRM recreates on any change).
+`ResourcesApplied=True` and no object is recreated, except the hubble certificate Job when its
+template differs: Go and we mark it `delete-on-invalid-update`, so GRM recreates it, as it does on
+every image bump under Go.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def test_cilium_shoot_switched_from_go_keeps_its_objects(emu, start, grm, shoot_
         now = uids_now(shoot_cluster, before)
         job = ("Job", "hubble-generate-certs")
         assert {k: v for k, v in now.items() if k != job} == {k: v for k, v in before.items() if k != job}
-        assert now[job] not in (None, before[job]), "the certificate Job is recreated (README: deliberate)"
+        assert now[job] not in (None, before[job]), "the certificate Job is recreated, as under Go"
         assert_all_live_as_rendered(shoot_cluster, manifest(emu, mr))
     finally:
         remove_from_shoot(shoot_cluster, go_objects)
