@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from . import openapi
+import yaml
+
+from . import openapi, protobuf
+from . import errors
 from .errors import ApiError, bad_request
 from .faults import Faults
 from .resources import Registry, ResourceType
@@ -24,6 +27,20 @@ from .tables import table
 VERSION = {"major": "1", "minor": "34", "gitVersion": "v1.34.0", "gitCommit": "emulator", "gitTreeState": "clean",
            "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.24", "compiler": "gc", "platform": "linux/amd64"}
 _NOT_FOUND = "the server could not find the requested resource"
+_PAGE_NOT_FOUND = "404 page not found\n"  # Go's http.NotFound, for paths outside any API group version
+_PRE_TIMEOUT_BOOKMARK = 2.0  # the real server sends a bookmark 2 s before a watch's timeoutSeconds
+
+
+class PlainNotFound(Exception):
+    """A 404 answered by Go's mux, not by the API machinery: plain text (or no body)."""
+
+    def __init__(self, text: str = _PAGE_NOT_FOUND):
+        super().__init__(text)
+        self.text = text
+
+
+def resource_not_found() -> ApiError:
+    return ApiError(404, _NOT_FOUND, details={})
 
 
 @dataclass
@@ -83,6 +100,12 @@ class ApiServer:
         except ApiError as error:
             status = error.code
             return json_response(error.status(), error.code)
+        except PlainNotFound as error:
+            status = 404
+            if not error.text:
+                return web.Response(status=404)
+            return web.Response(status=404, text=error.text, content_type="text/plain", charset="utf-8",
+                                headers={"X-Content-Type-Options": "nosniff"})
         finally:
             self.request_log.append((request.method, request.path, status))
 
@@ -102,13 +125,13 @@ class ApiServer:
             if len(parts) == 2:
                 group_document = self.registry.api_group(parts[1])
                 if group_document is None:
-                    raise ApiError(404, _NOT_FOUND)
+                    raise PlainNotFound()
                 return json_response(group_document)
             group, version, rest = parts[1], parts[2], parts[3:]
         else:
-            raise ApiError(404, _NOT_FOUND)
+            raise PlainNotFound()
         if not self.registry.has_group_version(group, version):
-            raise ApiError(404, _NOT_FOUND)
+            raise PlainNotFound()
         if not rest:
             return json_response(self.registry.resource_list(group, version))
         route = self._route(group, version, rest)
@@ -119,16 +142,17 @@ class ApiServer:
         return await self._serve(request, route, verb)
 
     def _openapi(self, parts: list[str]) -> web.Response:
-        if not parts:
-            return json_response(openapi.root_document(self.registry))
+        if not parts:  # kube-openapi serves the index as JSON labelled text/plain
+            return web.Response(body=json.dumps(openapi.root_document(self.registry)).encode(),
+                                content_type="text/plain", charset="utf-8")
         if len(parts) == 2 and parts[0] == "api":
             group, version = "", parts[1]
         elif len(parts) == 3 and parts[0] == "apis":
             group, version = parts[1], parts[2]
         else:
-            raise ApiError(404, _NOT_FOUND)
+            raise PlainNotFound("")
         if not self.registry.has_group_version(group, version):
-            raise ApiError(404, _NOT_FOUND)
+            raise PlainNotFound("")
         return json_response(openapi.group_version_document(self.registry, group, version))
 
     def _route(self, group: str, version: str, parts: list[str]) -> Route:
@@ -139,13 +163,15 @@ class ApiServer:
                 namespace, parts = parts[1], parts[2:]
         rt = self.registry.lookup(group, version, parts[0])
         if rt is None or len(parts) > 3 or (namespace is not None and not rt.namespaced):
-            raise ApiError(404, _NOT_FOUND)
+            raise resource_not_found()
         name = parts[1] if len(parts) > 1 else None
         subresource = parts[2] if len(parts) > 2 else None
         if subresource is not None and not (subresource == "status" and rt.status_subresource):
-            raise ApiError(404, _NOT_FOUND)
+            if rt.custom:  # apiextensions-apiserver answers as if the object were missing
+                raise errors.not_found(rt.plural, rt.group, name)
+            raise resource_not_found()
         if rt.namespaced and name is not None and namespace is None:
-            raise ApiError(404, _NOT_FOUND)
+            raise resource_not_found()
         return Route(rt, namespace, name, subresource)
 
     @staticmethod
@@ -179,7 +205,7 @@ class ApiServer:
         if verb == "watch":
             return await self._watch(request, route)
         if verb == "list":
-            matches = self._matcher(query)
+            matches = self._matcher(query, rt)
             items, meta = self.rest.list(rt, namespace, matches, _integer(query, "limit") or 0, query.get("continue"))
             return self._respond(request, rt, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
                                                "metadata": meta, "items": items}, items, meta)
@@ -189,9 +215,11 @@ class ApiServer:
         if verb == "create":
             if rt.namespaced and namespace is None:
                 raise ApiError(405, "the server does not allow this method on the requested resource")
-            return json_response(self.rest.create(rt, namespace, await self._body(request), dry_run, strict), 201)
+            body = await self._body(request, rt)
+            return json_response(self.rest.create(rt, namespace, body, dry_run, strict), 201)
         if verb == "update":
-            obj = self.rest.update(rt, namespace, name, await self._body(request), route.subresource, dry_run, strict)
+            obj = self.rest.update(rt, namespace, name, await self._body(request, rt), route.subresource, dry_run,
+                                   strict)
             return json_response(obj)
         if verb == "patch":
             content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
@@ -200,37 +228,50 @@ class ApiServer:
             return json_response(obj)
         if verb == "delete":
             options = await self._body(request, optional=True)
-            obj, deleted = self.rest.delete(rt, namespace, name, options, dry_run)
-            if deleted and not rt.custom:
+            obj, deleted = self.rest.delete(rt, namespace, name, options, dry_run or self._dry_run(options))
+            if deleted:
                 return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                                      "details": {"name": name, "group": rt.group, "kind": rt.plural,
-                                                  "uid": obj["metadata"]["uid"]}})
+                                      "details": errors.details(name, rt.group, rt.plural,
+                                                                uid=obj["metadata"]["uid"])})
             return json_response(obj)
         if verb == "deletecollection":
             options = await self._body(request, optional=True)
-            items = self.rest.delete_collection(rt, namespace, self._matcher(query), options, dry_run)
+            items = self.rest.delete_collection(rt, namespace, self._matcher(query, rt), options,
+                                                dry_run or self._dry_run(options))
             return json_response({"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
                                   "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": items})
         raise ApiError(405, "the server does not allow this method on the requested resource")
 
     @staticmethod
-    def _matcher(query):
-        labels, fields = label_selector(query.get("labelSelector")), field_selector(query.get("fieldSelector"))
+    def _matcher(query, rt: ResourceType):
+        labels = label_selector(query.get("labelSelector"))
+        fields = field_selector(query.get("fieldSelector"), rt.field_labels)
         return lambda obj: labels(obj) and fields(obj)
 
     @staticmethod
-    async def _body(request: web.Request, optional: bool = False) -> dict | None:
+    def _dry_run(options: dict | None) -> bool:
+        """DeleteOptions carry dryRun in the body too (kubectl delete --dry-run=server sends it there)."""
+        return isinstance(options, dict) and "All" in (options.get("dryRun") or [])
+
+    @staticmethod
+    async def _body(request: web.Request, rt: ResourceType | None = None, optional: bool = False) -> dict | None:
+        """The decoded body: JSON, YAML, or (for the built-in kinds client-go sends so) protobuf."""
         raw = await request.read()
         if not raw and optional:
             return None
         media_type = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
-        if media_type not in ("application/json", "*/*", ""):
-            raise ApiError(415, f"the body of the request was in an unknown format ({media_type}) - accepted "
-                                "media types include: application/json")
+        accepted = ["application/json", "application/yaml"]
+        if rt is not None and not rt.custom and rt.kind in protobuf.KINDS:
+            if media_type == "application/vnd.kubernetes.protobuf":
+                return protobuf.decode(raw, rt.kind)
+            accepted.append("application/vnd.kubernetes.protobuf")
+        if media_type not in ("application/json", "application/yaml", "*/*", ""):
+            raise ApiError(415, "the body of the request was in an unknown format - accepted media types include: "
+                                + ", ".join(accepted))
         try:
-            return json.loads(raw)
-        except ValueError as e:
-            raise bad_request(f"the body of the request could not be decoded as JSON: {e}") from None
+            return yaml.safe_load(raw) if media_type == "application/yaml" else json.loads(raw)
+        except (ValueError, yaml.YAMLError) as e:
+            raise bad_request(f"the body of the request could not be decoded: {e}") from None
 
     @staticmethod
     def _respond(request: web.Request, rt: ResourceType, document: dict, objects: list[dict],
@@ -244,7 +285,7 @@ class ApiServer:
 
     async def _watch(self, request: web.Request, route: Route) -> web.StreamResponse:
         rt, namespace, query = route.rt, route.namespace, request.query
-        selected = self._matcher(query)
+        selected = self._matcher(query, rt)
 
         def matches(obj: dict | None) -> bool:
             return obj is not None and (namespace is None or obj["metadata"].get("namespace") == namespace) \
@@ -267,8 +308,8 @@ class ApiServer:
                 first_table = False
             await response.write(json.dumps({"type": event_type, "object": obj}).encode() + b"\n")
 
-        async def bookmark(annotations: dict | None = None) -> None:
-            metadata = {"resourceVersion": str(self.store.resource_version)}
+        async def bookmark(resource_version: int, annotations: dict | None = None) -> None:
+            metadata = {"resourceVersion": str(resource_version)}
             if annotations:
                 metadata["annotations"] = annotations
             await send("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": metadata})
@@ -284,13 +325,28 @@ class ApiServer:
             await response.prepare(request)
             for obj in initial:
                 await send("ADDED", self.rest.served(rt, obj))
+            # Like the real cacher, periodic bookmarks only go out once the resource moved past where the
+            # watch started: they carry the resource's latest resourceVersion, not the store's.
+            start = since if since is not None else self.store.last_resource_version(rt.storage_key)
             if bookmarks and _flag(query.get("sendInitialEvents")):
-                await bookmark({"k8s.io/initial-events-end": "true"})
+                start = self.store.resource_version  # a consistent read: as of now
+                await bookmark(start, {"k8s.io/initial-events-end": "true"})
             for event in backlog:
                 await self._deliver(event, rt, matches, send)
+                start = max(start, event.rv)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout if timeout else None
-            next_bookmark = loop.time() + self.bookmark_interval if bookmarks else None
+
+            def next_bookmark_at(now: float) -> float | None:
+                """Like the real cacher: every bookmark_interval and 2 s before the timeout, never after."""
+                if not bookmarks:
+                    return None
+                due = now + self.bookmark_interval
+                if deadline is not None:
+                    due = min(due, deadline - _PRE_TIMEOUT_BOOKMARK)
+                return due if due >= now else None
+
+            next_bookmark = next_bookmark_at(loop.time())
             while True:
                 wake = min((t for t in (deadline, next_bookmark) if t is not None), default=None)
                 try:
@@ -299,9 +355,11 @@ class ApiServer:
                     else:
                         event = await asyncio.wait_for(subscription.queue.get(), max(0.0, wake - loop.time()))
                 except asyncio.TimeoutError:
-                    if bookmarks:
-                        await bookmark()  # the queue is empty: every event up to now was delivered
-                        next_bookmark = loop.time() + self.bookmark_interval
+                    if next_bookmark is not None and loop.time() >= next_bookmark:
+                        latest = self.store.last_resource_version(rt.storage_key)
+                        if latest > start:  # the queue is empty: every event up to now was delivered
+                            await bookmark(latest)
+                        next_bookmark = next_bookmark_at(loop.time())
                     if deadline is not None and loop.time() >= deadline:
                         break
                     continue

@@ -30,7 +30,7 @@ class Emulator:
     """A conformant-enough kube-apiserver on ``http://127.0.0.1:PORT`` (no auth, no TLS)."""
 
     def __init__(self, crd_paths: Iterable[str | Path] = (), port: int = 0, host: str = "127.0.0.1",
-                 event_log_size: int = 10_000, bookmark_interval: float = 1.0):
+                 event_log_size: int = 10_000, bookmark_interval: float = 60.0):
         self.registry = Registry.with_builtins()
         self.registry.load_crds(crd_paths)
         self._store = Store(event_log_size)

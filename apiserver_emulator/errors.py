@@ -52,19 +52,25 @@ def _qualified(plural: str, group: str) -> str:
     return f"{plural}.{group}" if group else plural
 
 
+def details(name: str, group: str, kind: str, **more) -> dict:
+    """StatusDetails as Go serialises them: an empty group is omitted."""
+    return {"name": name, **({"group": group} if group else {}), "kind": kind, **more}
+
+
 def not_found(plural: str, group: str, name: str) -> ApiError:
-    return ApiError(404, f'{_qualified(plural, group)} "{name}" not found',
-                    details={"name": name, "group": group, "kind": plural})
+    return ApiError(404, f'{_qualified(plural, group)} "{name}" not found', details=details(name, group, plural))
 
 
 def already_exists(plural: str, group: str, name: str) -> ApiError:
     return ApiError(409, f'{_qualified(plural, group)} "{name}" already exists', "AlreadyExists",
-                    details={"name": name, "group": group, "kind": plural})
+                    details=details(name, group, plural))
 
 
 def conflict(plural: str, group: str, name: str, why: str) -> ApiError:
+    """409 Conflict; ``plural`` is the resource (or, for delete preconditions, the Kind, as the real
+    server words them)."""
     return ApiError(409, f'Operation cannot be fulfilled on {_qualified(plural, group)} "{name}": {why}',
-                    details={"name": name, "group": group, "kind": plural})
+                    details=details(name, group, plural))
 
 
 STALE = "the object has been modified; please apply your changes to the latest version and try again"
@@ -75,7 +81,15 @@ def invalid(kind: str, group: str, name: str, causes: list[dict]) -> ApiError:
     listed = ", ".join(f'{c["field"]}: {c["message"]}' for c in causes)
     text = listed if len(causes) == 1 else f"[{listed}]"
     return ApiError(422, f'{_qualified(kind, group)} "{name}" is invalid: {text}',
-                    details={"name": name, "group": group, "kind": kind, "causes": causes})
+                    details=details(name, group, kind, causes=causes))
+
+
+def namespace_terminating(plural: str, group: str, name: str, namespace: str) -> ApiError:
+    """403 of the NamespaceLifecycle admission plugin."""
+    return ApiError(403, f'{_qualified(plural, group)} "{name}" is forbidden: unable to create new content in '
+                         f"namespace {namespace} because it is being terminated", "Forbidden",
+                    details(name, group, plural, causes=[{"reason": "NamespaceTerminating", "field": "metadata.namespace",
+                                                          "message": f"namespace {namespace} is being terminated"}]))
 
 
 def bad_request(message: str) -> ApiError:

@@ -164,16 +164,15 @@ def _smp_map(target: dict, patch: dict) -> dict | None:
 
 
 def _smp_list(current: list, patch: list, merge_key: str | None) -> list:
+    """Merge like the real server orders it: the patch's items first (in patch order), then the
+    items only the server had (in their order)."""
     if merge_key is None:
-        return current + [v for v in patch if v not in current]
-    result = list(current)
+        return list(dict.fromkeys(patch)) + [v for v in current if v not in patch]
+    existing = {c.get(merge_key): c for c in current}
+    patched, keys = [], set()
     for item in patch:
-        index = next((i for i, c in enumerate(result) if c.get(merge_key) == item.get(merge_key)), None)
-        if item.get("$patch") == "delete":
-            if index is not None:
-                result.pop(index)
-        elif index is None:
-            result.append(copy.deepcopy(item))
-        else:
-            result[index] = _smp_map(result[index], item)
-    return result
+        key = item.get(merge_key)
+        keys.add(key)
+        if item.get("$patch") != "delete":
+            patched.append(_smp_map(existing[key], item) if key in existing else copy.deepcopy(item))
+    return patched + [c for c in current if c.get(merge_key) not in keys]

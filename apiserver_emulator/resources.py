@@ -7,6 +7,7 @@ and serves discovery from it; ``rest.py`` reads the per-resource behaviour flags
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -38,15 +39,23 @@ class ResourceType:
     columns: tuple[Column, ...] = (NAME, AGE)
     prepare: Callable[[dict, dict | None], None] | None = None
     """Type-specific defaulting on create (old is None) and update, e.g. Secret stringData."""
+    field_labels: tuple[str, ...] | None = None
+    """What ``fieldSelector`` may name when the kind declares its own (CRDs: metadata and the version's
+    ``selectableFields``); None = the metav1 default (metadata.name, metadata.namespace)."""
+    validate: Callable[[dict], list[dict]] | None = None
+    """Type-specific validation after defaulting: the causes of a 422 Invalid (empty when valid)."""
 
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
+    shared_storage: tuple[str, str] | None = None
+    """Storage of another group's resource this one serves too (events.k8s.io Events are core Events)."""
+
     @property
     def storage_key(self) -> tuple[str, str]:
         """All served versions of a resource share one storage."""
-        return (self.group, self.plural)
+        return self.shared_storage or (self.group, self.plural)
 
     def discovery(self) -> list[dict]:
         entry = {"name": self.plural, "singularName": self.singular, "namespaced": self.namespaced,
@@ -72,9 +81,44 @@ def _prepare_secret(obj: dict, old: dict | None) -> None:
     obj.setdefault("type", old.get("type", "Opaque") if old else "Opaque")
 
 
+def _validate_secret(obj: dict) -> list[dict]:
+    required = {"kubernetes.io/tls": ("tls.crt", "tls.key")}.get(obj.get("type"), ())
+    return [{"reason": "FieldValueRequired", "message": "Required value", "field": f"data[{key}]"}
+            for key in required if key not in (obj.get("data") or {})]
+
+
+def _validate_event(obj: dict) -> list[dict]:
+    """The event's object must be in the event's namespace (core/v1 involvedObject, events.k8s.io/v1
+    regarding; the real server names the field involvedObject for both)."""
+    regarding = obj.get("involvedObject") if obj["apiVersion"] == "v1" else obj.get("regarding")
+    namespace = (regarding or {}).get("namespace", "")
+    if namespace != obj["metadata"].get("namespace"):
+        return [{"reason": "FieldValueInvalid", "field": "involvedObject.namespace",
+                 "message": f"Invalid value: {json.dumps(namespace)}: does not match event.namespace"}]
+    return []
+
+
+# core/v1 Event field -> events.k8s.io/v1 Event field (the rest is named alike)
+_EVENT_FIELD_NAMES = {"involvedObject": "regarding", "message": "note", "source": "deprecatedSource",
+                      "firstTimestamp": "deprecatedFirstTimestamp", "lastTimestamp": "deprecatedLastTimestamp",
+                      "count": "deprecatedCount", "reportingComponent": "reportingController"}
+
+
+def convert(obj: dict, api_version: str) -> dict:
+    """``obj`` as ``api_version`` serves it: the apiVersion, and Event fields between core/v1 and
+    events.k8s.io/v1 (one storage, two APIs, as in kube-apiserver)."""
+    converted = {**obj, "apiVersion": api_version}
+    if obj.get("kind") == "Event" and {obj.get("apiVersion"), api_version} == {"v1", "events.k8s.io/v1"}:
+        names = _EVENT_FIELD_NAMES if api_version == "events.k8s.io/v1" else \
+            {v: k for k, v in _EVENT_FIELD_NAMES.items()}
+        converted = {names.get(key, key): value for key, value in converted.items()}
+    return converted
+
+
 def _prepare_namespace(obj: dict, old: dict | None) -> None:
     meta = obj["metadata"]
     meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+    obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
     if old is None:
         obj["status"] = {"phase": "Active"}
 
@@ -83,25 +127,34 @@ def _count(*keys: str) -> Callable[[dict], int]:
     return lambda o: sum(len(o.get(k) or {}) for k in keys)
 
 
+_META = ("metadata.name", "metadata.namespace")
+_EVENT_FIELDS = (*_META, *(f"involvedObject.{f}" for f in ("kind", "namespace", "name", "uid", "apiVersion",
+                                                            "resourceVersion", "fieldPath")),
+                 "reason", "reportingComponent", "source", "type")
+
+
 def _builtins() -> list[ResourceType]:
     return [
         ResourceType("", "v1", "namespaces", "namespace", "Namespace", False, ("ns",), (), True,
                      columns=(NAME, Column("Status", "string", lambda o: o.get("status", {}).get("phase")), AGE),
-                     prepare=_prepare_namespace),
+                     prepare=_prepare_namespace, field_labels=("metadata.name", "status.phase")),
         ResourceType("", "v1", "secrets", "secret", "Secret", True,
                      columns=(NAME, Column("Type", "string", lambda o: o.get("type")),
                               Column("Data", "string", _count("data")), AGE),
-                     prepare=_prepare_secret),
+                     prepare=_prepare_secret, validate=_validate_secret, field_labels=(*_META, "type")),
         ResourceType("", "v1", "configmaps", "configmap", "ConfigMap", True, ("cm",),
                      columns=(NAME, Column("Data", "string", _count("data", "binaryData")), AGE)),
-        ResourceType("", "v1", "events", "event", "Event", True, ("ev",)),
+        ResourceType("", "v1", "events", "event", "Event", True, ("ev",), validate=_validate_event,
+                     field_labels=_EVENT_FIELDS),
         ResourceType("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, ("sa",)),
         ResourceType("coordination.k8s.io", "v1", "leases", "lease", "Lease", True,
                      columns=(NAME, Column("Holder", "string",
                                            lambda o: (o.get("spec") or {}).get("holderIdentity")), AGE)),
-        ResourceType("events.k8s.io", "v1", "events", "event", "Event", True, ("ev",)),
+        ResourceType("events.k8s.io", "v1", "events", "event", "Event", True, ("ev",), validate=_validate_event,
+                     field_labels=_EVENT_FIELDS, shared_storage=("", "events")),
         # What the controller reads from a shoot (through its shoot access secret).
-        ResourceType("", "v1", "nodes", "node", "Node", False, ("no",), (), True),
+        ResourceType("", "v1", "nodes", "node", "Node", False, ("no",), (), True,
+                     field_labels=("metadata.name", "spec.unschedulable")),
         ResourceType("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, ("ds",), (), True),
     ]
 
@@ -124,6 +177,7 @@ def crd_resource_types(crd: dict) -> list[ResourceType]:
             custom=True,
             schema=StructuralSchema(openapi) if openapi else None,
             columns=(NAME, *map(printer_column, printer)) if printer else (NAME, AGE),
+            field_labels=(*_META, *(f["jsonPath"].lstrip(".") for f in version.get("selectableFields") or [])),
         ))
     return types
 

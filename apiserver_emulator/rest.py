@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from . import errors
 from .errors import ApiError
 from .patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, json_patch, merge_patch, strategic_merge_patch
-from .resources import Registry, ResourceType
+from .resources import Registry, ResourceType, convert
 from .selectors import Predicate
 from .store import Store
 
@@ -35,6 +35,38 @@ def now() -> str:
 
 def _without(obj: dict, *fields: str) -> dict:
     return {k: v for k, v in obj.items() if k not in fields}
+
+
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _label_causes(labels: dict) -> list[dict]:
+    """metadata.labels validation of the real server (each cause once; it reports some twice)."""
+    causes = []
+
+    def cause(value: str, why: str) -> None:
+        causes.append({"reason": "FieldValueInvalid", "field": "metadata.labels",
+                       "message": f"Invalid value: {json.dumps(value)}: {why}"})
+
+    for key, value in labels.items():
+        prefix, _, name = key.rpartition("/")
+        if "/" in key and (not _LABEL_PREFIX.match(prefix) or len(prefix) > 253):
+            cause(key, "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+                       "characters, '-' or '.', and must start and end with an alphanumeric character (e.g. "
+                       "'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]"
+                       "([-a-z0-9]*[a-z0-9])?)*')")
+        if not _LABEL_NAME.match(name) or len(name) > 63:
+            cause(key, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and "
+                       "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex "
+                       "used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+        if not isinstance(value, str) or not _LABEL_VALUE.match(value) or len(value) > 63:
+            cause(str(value), "a valid label must be an empty string or consist of alphanumeric characters, '-', "
+                              "'_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  "
+                              "or 'my_value',  or '12345', regex used for validation is "
+                              "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+    return causes
 
 
 class Rest:
@@ -89,7 +121,7 @@ class Rest:
                 raise errors.bad_request("the namespace of the provided object does not match the namespace "
                                          "sent on the request")
             meta["namespace"] = namespace
-            self._require_active_namespace(namespace)
+            self._require_active_namespace(namespace, rt, meta.get("name", ""))
         else:
             meta.pop("namespace", None)
         if meta.get("resourceVersion"):
@@ -123,6 +155,9 @@ class Rest:
         if rt.namespaced and meta.get("namespace", namespace) != namespace:
             raise errors.bad_request("the namespace of the provided object does not match the namespace sent on "
                                      "the request")
+        if meta.get("uid") and meta["uid"] != old["metadata"]["uid"]:
+            raise errors.conflict(rt.plural, rt.group, name, self._storage_error(rt, old, "UID in precondition: "
+                                  f"{meta['uid']}, UID in object meta: {old['metadata']['uid']}"))
         if not meta.get("resourceVersion") and rt.custom:
             raise errors.invalid(rt.kind, rt.group, name, [{
                 "reason": "FieldValueInvalid", "field": "metadata.resourceVersion",
@@ -150,6 +185,9 @@ class Rest:
                                 f"include: {', '.join(accepted)}")
         if not isinstance(patched, dict):
             raise ApiError(422, "the patched document is not an object")
+        uid = (patched.get("metadata") or {}).get("uid")
+        if uid != old["metadata"]["uid"]:
+            raise self._immutable(rt, name, "uid", uid)
         return self._write(rt, old, copy.deepcopy(patched), subresource, dry_run, strict)
 
     def delete(self, rt: ResourceType, namespace: str | None, name: str, options: dict | None = None,
@@ -161,15 +199,16 @@ class Rest:
                               ("resourceVersion", old["metadata"]["resourceVersion"])):
             wanted = preconditions.get(field)
             if wanted is not None and wanted != actual:
-                label = "UID" if field == "uid" else "ResourceVersion"
-                raise errors.conflict(rt.plural, rt.group, name, f"Precondition failed: {label} in precondition: "
-                                      f"{wanted}, {label} in object meta: {actual}")
+                label, why = ("UID", "deleted and then recreated") if field == "uid" else ("ResourceVersion", "modified")
+                raise errors.conflict(rt.kind, rt.group, name, f"the {label} in the precondition ({wanted}) does not "
+                                      f"match the {label} in record ({actual}). The object might have been {why}")
         if old["metadata"].get("finalizers") or rt is self._namespaces:
             if old["metadata"].get("deletionTimestamp"):
                 return self.served(rt, old), False
             new = copy.deepcopy(old)
             new["metadata"]["deletionTimestamp"] = now()
-            new["metadata"]["deletionGracePeriodSeconds"] = 0
+            if rt is not self._namespaces:
+                new["metadata"]["deletionGracePeriodSeconds"] = 0
             if new["metadata"].get("generation"):  # controllers must notice the deletion like a spec change
                 new["metadata"]["generation"] += 1
             if rt is self._namespaces:
@@ -195,7 +234,7 @@ class Rest:
         obj = self.store.get(rt.storage_key, namespace or "", name)
         if obj is None:
             raise errors.not_found(rt.plural, rt.group, name)
-        return obj
+        return self.served(rt, obj)  # writes work on the version they address
 
     def _current(self, rt: ResourceType, obj: dict) -> dict | None:
         meta = obj["metadata"]
@@ -203,7 +242,7 @@ class Rest:
 
     def served(self, rt: ResourceType, obj: dict) -> dict:
         """Stored objects carry the apiVersion they were written with; serve the requested one."""
-        return obj if obj.get("apiVersion") == rt.api_version else {**obj, "apiVersion": rt.api_version}
+        return obj if obj.get("apiVersion") == rt.api_version else convert(obj, rt.api_version)
 
     def _typed(self, rt: ResourceType, body: dict) -> dict:
         if not isinstance(body, dict):
@@ -233,20 +272,23 @@ class Rest:
                 "message": f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case '
                            "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"}])
 
-    def _require_active_namespace(self, namespace: str) -> None:
+    def _require_active_namespace(self, namespace: str, rt: ResourceType, name: str) -> None:
         ns = self.store.get(self._namespaces.storage_key, "", namespace)
         if ns is None:
             raise errors.not_found("namespaces", "", namespace)
         if ns["metadata"].get("deletionTimestamp"):
-            raise ApiError(403, f"unable to create new content in namespace {namespace} because it is being "
-                                "terminated", "Forbidden",
-                           {"name": namespace, "group": "", "kind": "namespaces"})
+            raise errors.namespace_terminating(rt.plural, rt.group, name, namespace)
 
     def _admit(self, rt: ResourceType, obj: dict, old: dict | None, strict: bool) -> None:
         if rt.prepare:
             rt.prepare(obj, old)
         if rt.schema:
             rt.schema.admit(obj, rt.kind, rt.group, strict)
+        causes = _label_causes(obj["metadata"].get("labels") or {})
+        if rt.validate:
+            causes += rt.validate(obj)
+        if causes:
+            raise errors.invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), causes)
 
     def _write(self, rt: ResourceType, old: dict, new: dict, subresource: str | None, dry_run: bool,
                strict: bool) -> dict:
@@ -266,6 +308,9 @@ class Rest:
         else:
             result = new
             meta = result["metadata"] = dict(result.get("metadata") or {})
+            sent = meta.get("deletionTimestamp")
+            if sent is not None and sent != old["metadata"].get("deletionTimestamp"):
+                raise self._immutable(rt, name, "deletionTimestamp", sent)
             meta["name"] = name
             if rt.namespaced:
                 meta["namespace"] = old["metadata"]["namespace"]
@@ -296,8 +341,24 @@ class Rest:
             return result
         if result["metadata"].get("deletionTimestamp") and not result["metadata"].get("finalizers") \
                 and rt is not self._namespaces:
-            return self.served(rt, self._remove(rt, result))
+            self._remove(rt, old)  # the watch sees the last stored state (finalizers and all) go
+            return self.served(rt, result)
         return self.served(rt, self.store.put(rt.storage_key, result, old))
+
+    @staticmethod
+    def _immutable(rt: ResourceType, name: str, field: str, value) -> ApiError:
+        cause = {"reason": "FieldValueInvalid", "field": f"metadata.{field}",
+                 "message": f"Invalid value: {json.dumps(value)}: field is immutable"}
+        # the real server validates custom objects' metadata twice and reports the cause twice
+        return errors.invalid(rt.kind, rt.group, name, [cause, cause] if rt.custom else [cause])
+
+    @staticmethod
+    def _storage_error(rt: ResourceType, obj: dict, message: str) -> str:
+        meta = obj["metadata"]
+        key = "/".join(["/registry", *([rt.group] if rt.custom else []), rt.plural,
+                        *([meta["namespace"]] if meta.get("namespace") else []), meta["name"]])
+        return (f"StorageError: invalid object, Code: 4, Key: {key}, ResourceVersion: 0, "
+                f"AdditionalErrorMsg: Precondition failed: {message}")
 
     @staticmethod
     def _spec_changed(rt: ResourceType, old: dict, new: dict) -> bool:

@@ -8,6 +8,7 @@ server: prune unknown fields, apply defaults, validate.
 from __future__ import annotations
 
 import copy
+import json
 import re
 
 import jsonschema
@@ -67,10 +68,37 @@ def _cause(error: jsonschema.ValidationError) -> dict:
         return {"reason": "FieldValueNotSupported",
                 "message": f'Unsupported value: "{error.instance}": supported values: {allowed}', "field": where}
     if error.validator == "type":
+        actual = _json_type(error.instance)
+        expected = error.validator_value[0] if isinstance(error.validator_value, list) else error.validator_value
         return {"reason": "FieldValueTypeInvalid",
-                "message": f'Invalid value: "{type(error.instance).__name__}": {where} in body must be of '
-                           f'type {error.validator_value}', "field": where}
+                "message": f'Invalid value: "{actual}": {where} in body must be of type {expected}: "{actual}"',
+                "field": where}
     return {"reason": "FieldValueInvalid", "message": f"Invalid value: {error.message}", "field": where}
+
+
+def _json_type(value) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    return {float: "number", str: "string", list: "array", dict: "object"}.get(type(value), "null")
+
+
+def _order(error: jsonschema.ValidationError) -> list:
+    """kube-openapi's order: an object's properties (depth first) before its missing required fields."""
+    key = [(0, f"{p:08}" if isinstance(p, int) else p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = re.match(r"'(.*)' is a required property", error.message)
+        required = list(error.validator_value)
+        key.append((1, required.index(missing.group(1)) if missing and missing.group(1) in required else 0))
+    return key
+
+
+_BLOCKING = ("FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong", "FieldValueTooMany",
+             "FieldValueTypeInvalid")
+_CEL_NOT_CHECKED = {"reason": "FieldValueInvalid", "field": "<nil>",
+                    "message": "Invalid value: null: some validation rules were not checked because the object was "
+                               "invalid; correct the existing errors to complete validation"}
 
 
 class StructuralSchema:
@@ -78,6 +106,8 @@ class StructuralSchema:
 
     def __init__(self, openapi: dict):
         self.openapi = openapi
+        self.has_rules = "x-kubernetes-validations" in json.dumps(openapi)
+        """CEL rules are not evaluated, but their presence changes the answer to invalid objects."""
         translated = to_json_schema(openapi)
         translated.setdefault("properties", {})["metadata"] = {"type": "object"}
         self._validator = jsonschema.Draft4Validator(translated)
@@ -97,7 +127,9 @@ class StructuralSchema:
         _apply_defaults_at(obj, self.openapi)
         if strict and pruned:
             raise ApiError(400, "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in pruned))
-        causes = [_cause(e) for e in sorted(self._validator.iter_errors(obj), key=lambda e: list(e.path))]
+        causes = [_cause(e) for e in sorted(self._validator.iter_errors(obj), key=_order)]
+        if self.has_rules and any(c["reason"] in _BLOCKING for c in causes):
+            causes.append(dict(_CEL_NOT_CHECKED))
         if causes:
             raise invalid(kind, group, obj.get("metadata", {}).get("name", ""), causes)
 

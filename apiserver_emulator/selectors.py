@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Callable, Iterable
 
 from .errors import bad_request
 
@@ -92,8 +92,10 @@ def _field_value(obj: dict, path: str) -> str:
     return str(value)
 
 
-def field_selector(selector: str | None) -> Predicate:
-    """``metadata.name=x,metadata.namespace!=y,spec.type==z`` over dotted paths of the object."""
+def field_selector(selector: str | None, supported: Iterable[str] | None = None) -> Predicate:
+    """``metadata.name=x,metadata.namespace!=y`` over dotted paths of the object; only the field labels
+    the resource supports (``None``: the metav1 default, metadata.name and metadata.namespace), 400
+    BadRequest otherwise with the real server's words."""
     if not selector:
         return lambda obj: True
     terms = []
@@ -101,5 +103,10 @@ def field_selector(selector: str | None) -> Predicate:
         match = re.match(r"^\s*([\w.-]+)\s*(==|!=|=)\s*(.*?)\s*$", part)
         if not match:
             raise bad_request(f"invalid field selector: {part!r}")
+        label = match.group(1)
+        if supported is None and label not in ("metadata.name", "metadata.namespace"):
+            raise bad_request(f'"{label}" is not a known field selector: only "metadata.name", "metadata.namespace"')
+        if supported is not None and label not in supported:
+            raise bad_request(f"field label not supported: {label}")
         terms.append((match.group(1), match.group(2) == "!=", match.group(3)))
     return lambda obj: all((_field_value(obj, path) == value) != negate for path, negate, value in terms)

@@ -43,6 +43,7 @@ class Store:
         self._oldest_complete_rv = 0  # the log holds every event with rv > this
         self._subscriptions: dict[StorageKey, set[Subscription]] = {}
         self._namespace_population: dict[str, int] = {}
+        self._last_rv: dict[StorageKey, int] = {}
 
     def get(self, key: StorageKey, namespace: str, name: str) -> dict | None:
         return self._objects.get(key, {}).get((namespace, name))
@@ -52,6 +53,10 @@ class Store:
         bucket = self._objects.get(key, {})
         keys = sorted(k for k in bucket if namespace is None or k[0] == namespace)
         return [bucket[k] for k in keys]
+
+    def last_resource_version(self, key: StorageKey) -> int:
+        """The resourceVersion of the resource's latest event (what a real watch cache bookmarks)."""
+        return self._last_rv.get(key, 0)
 
     def namespace_population(self, namespace: str) -> int:
         return self._namespace_population.get(namespace, 0)
@@ -84,6 +89,7 @@ class Store:
         if len(self._log) == self._log.maxlen:
             self._oldest_complete_rv = self._log[0].rv
         self._log.append(event)
+        self._last_rv[event.key] = event.rv
         for subscription in self._subscriptions.get(event.key, ()):
             subscription.queue.put_nowait(event)
 
@@ -95,8 +101,7 @@ class Store:
         backlog: list[Event] = []
         if since is not None:
             if since < self._oldest_complete_rv:
-                raise ApiError(410, f"too old resource version: {since} ({self._oldest_complete_rv + 1})",
-                               "Expired")
+                raise ApiError(410, f"too old resource version: {since} ({self._oldest_complete_rv})", "Expired")
             for event in reversed(self._log):
                 if event.rv <= since:
                     break

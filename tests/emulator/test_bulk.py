@@ -6,20 +6,21 @@ from kubernetes import watch
 from .support import GROUP, VERSION, network
 
 
-def test_bulk_writes_are_all_stored_versioned_and_watched(custom, emulator):
-    start = custom.list_namespaced_custom_object(GROUP, VERSION, "default", "networks")["metadata"]["resourceVersion"]
+def test_bulk_writes_are_all_stored_versioned_and_watched(custom, server, ns):
+    start = custom.list_namespaced_custom_object(GROUP, VERSION, ns, "networks")["metadata"]["resourceVersion"]
     versions = []
     for i in range(300):
-        versions.append(custom.create_namespaced_custom_object(GROUP, VERSION, "default", "networks",
+        versions.append(custom.create_namespaced_custom_object(GROUP, VERSION, ns, "networks",
                                                                network(f"n{i:03}"))["metadata"]["resourceVersion"])
         versions.append(custom.patch_namespaced_custom_object_status(
-            GROUP, VERSION, "default", "networks", f"n{i:03}", {"status": {"observedGeneration": i}})
+            GROUP, VERSION, ns, "networks", f"n{i:03}", {"status": {"observedGeneration": i}})
             ["metadata"]["resourceVersion"])
-    assert [int(v) for v in versions] == list(range(int(start) + 1, int(start) + 601))
-    stored = emulator.list(f"{GROUP}/{VERSION}", "networks", "default")
+    numbers = [int(v) for v in versions]  # one new resourceVersion per write, in order
+    assert numbers == sorted(set(numbers)) and numbers[0] > int(start) and len(numbers) == 600
+    stored = server.list(f"{GROUP}/{VERSION}", "networks", ns)
     assert [n["status"]["observedGeneration"] for n in stored] == list(range(300))
     events = []
-    for event in watch.Watch().stream(custom.list_namespaced_custom_object, GROUP, VERSION, "default", "networks",
+    for event in watch.Watch().stream(custom.list_namespaced_custom_object, GROUP, VERSION, ns, "networks",
                                       resource_version=start, timeout_seconds=5):
         events.append(event["type"])
         if len(events) == 600:

@@ -14,24 +14,24 @@ from .support import GROUP, VERSION, error_body, http, network
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
-def test_create_returns_201_and_sets_server_fields(emulator, core, custom):
+def test_create_returns_201_and_sets_server_fields(server, core, custom, ns):
     data, status, _ = core.create_namespaced_config_map_with_http_info(
-        "default", {"metadata": {"name": "a", "uid": "forged", "creationTimestamp": "2000-01-01T00:00:00Z"}})
+        ns, {"metadata": {"name": "a", "uid": "forged", "creationTimestamp": "2000-01-01T00:00:00Z"}})
     assert status == 201
     assert data.metadata.uid != "forged" and uuid.UUID(data.metadata.uid)
-    created = emulator.get("v1", "ConfigMap", "a", "default")
+    created = server.get("v1", "ConfigMap", "a", ns)
     assert RFC3339.match(created["metadata"]["creationTimestamp"])
     assert created["metadata"]["creationTimestamp"] != "2000-01-01T00:00:00Z"
-    net = custom.create_namespaced_custom_object(GROUP, VERSION, "default", "networks", network())
+    net = custom.create_namespaced_custom_object(GROUP, VERSION, ns, "networks", network())
     assert net["metadata"]["generation"] == 1
     assert int(net["metadata"]["resourceVersion"]) > int(data.metadata.resource_version)
 
 
-def test_namespace_is_filled_from_url_and_mismatch_is_400(core):
-    created = core.create_namespaced_config_map("kube-system", {"metadata": {"name": "a"}})
-    assert created.metadata.namespace == "kube-system"
+def test_namespace_is_filled_from_url_and_mismatch_is_400(core, ns, ns2):
+    created = core.create_namespaced_config_map(ns2, {"metadata": {"name": "a"}})
+    assert created.metadata.namespace == ns2
     with pytest.raises(ApiException) as error:
-        core.create_namespaced_config_map("default", {"metadata": {"name": "b", "namespace": "kube-system"}})
+        core.create_namespaced_config_map(ns, {"metadata": {"name": "b", "namespace": ns2}})
     assert error.value.status == 400 and error_body(error.value)["reason"] == "BadRequest"
 
 
@@ -39,95 +39,121 @@ def test_create_in_missing_namespace_is_404(core):
     with pytest.raises(ApiException) as error:
         core.create_namespaced_config_map("missing", {"metadata": {"name": "a"}})
     assert error.value.status == 404
-    assert error_body(error.value)["details"] == {"name": "missing", "group": "", "kind": "namespaces"}
+    assert error_body(error.value) == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": 'namespaces "missing" not found', "reason": "NotFound",
+        "details": {"name": "missing", "kind": "namespaces"}, "code": 404}  # Go omits the empty group
 
 
-def test_generate_name(core):
-    first = core.create_namespaced_config_map("default", {"metadata": {"generateName": "cm-"}})
-    second = core.create_namespaced_config_map("default", {"metadata": {"generateName": "cm-"}})
+def test_generate_name(core, ns):
+    first = core.create_namespaced_config_map(ns, {"metadata": {"generateName": "cm-"}})
+    second = core.create_namespaced_config_map(ns, {"metadata": {"generateName": "cm-"}})
     assert re.match(r"^cm-[a-z0-9]{5}$", first.metadata.name)
     assert first.metadata.name != second.metadata.name
 
 
-def test_already_exists_is_409(custom):
-    custom.create_namespaced_custom_object(GROUP, VERSION, "default", "networks", network())
+def test_already_exists_is_409(custom, ns):
+    custom.create_namespaced_custom_object(GROUP, VERSION, ns, "networks", network())
     with pytest.raises(ApiException) as error:
-        custom.create_namespaced_custom_object(GROUP, VERSION, "default", "networks", network())
+        custom.create_namespaced_custom_object(GROUP, VERSION, ns, "networks", network())
     body = error_body(error.value)
     assert error.value.status == 409
     assert body["reason"] == "AlreadyExists" and body["kind"] == "Status" and body["status"] == "Failure"
     assert body["details"] == {"name": "net", "group": GROUP, "kind": "networks"}
 
 
-def test_invalid_name_is_422(core):
+def test_invalid_name_is_422(core, ns):
     with pytest.raises(ApiException) as error:
-        core.create_namespaced_config_map("default", {"metadata": {"name": "Not_Valid"}})
+        core.create_namespaced_config_map(ns, {"metadata": {"name": "Not_Valid"}})
     assert error.value.status == 422
     assert error_body(error.value)["details"]["causes"][0]["field"] == "metadata.name"
 
 
-def test_secret_string_data_merged_and_type_defaults_to_opaque(core):
-    secret = core.create_namespaced_secret("default", client.V1Secret(
+def test_secret_string_data_merged_and_type_defaults_to_opaque(core, ns):
+    secret = core.create_namespaced_secret(ns, client.V1Secret(
         metadata=client.V1ObjectMeta(name="s"), data={"a": base64.b64encode(b"1").decode()},
         string_data={"b": "two"}))
     assert secret.type == "Opaque"
     assert secret.string_data is None
     assert base64.b64decode(secret.data["b"]) == b"two" and base64.b64decode(secret.data["a"]) == b"1"
-    replaced = core.replace_namespaced_secret("s", "default", {"metadata": {"name": "s"}, "stringData": {"c": "3"}})
+    replaced = core.replace_namespaced_secret("s", ns, {"metadata": {"name": "s"}, "stringData": {"c": "3"}})
     assert base64.b64decode(replaced.data["c"]) == b"3" and replaced.type == "Opaque"
 
 
-def test_status_dropped_on_create_with_status_subresource(custom):
+def test_status_dropped_on_create_with_status_subresource(custom, ns):
     body = network()
     body["status"] = {"observedGeneration": 7}
-    created = custom.create_namespaced_custom_object(GROUP, VERSION, "default", "networks", body)
+    created = custom.create_namespaced_custom_object(GROUP, VERSION, ns, "networks", body)
     assert "status" not in created
 
 
-def test_cluster_scoped_custom_resource(custom, emulator):
+def test_cluster_scoped_custom_resource(custom, server):
     cluster = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Cluster", "metadata": {"name": "shoot--a--b"},
                "spec": {"cloudProfile": {"any": 1}, "shoot": {"spec": {"x": [1]}}, "seed": {}}}
     created = custom.create_cluster_custom_object(GROUP, VERSION, "clusters", cluster)
     assert "namespace" not in created["metadata"]
     assert created["spec"]["shoot"] == {"spec": {"x": [1]}}  # preserve-unknown-fields keeps it all
-    assert emulator.get(f"{GROUP}/{VERSION}", "clusters", "shoot--a--b")["spec"]["cloudProfile"] == {"any": 1}
+    assert server.get(f"{GROUP}/{VERSION}", "clusters", "shoot--a--b")["spec"]["cloudProfile"] == {"any": 1}
 
 
-def test_schema_violation_is_422_invalid_with_causes(custom):
+def test_schema_violation_is_422_invalid_with_causes(custom, ns):
     body = network()
     del body["spec"]["podCIDR"]
     body["spec"]["type"] = 5
     with pytest.raises(ApiException) as error:
-        custom.create_namespaced_custom_object(GROUP, VERSION, "default", "networks", body)
+        custom.create_namespaced_custom_object(GROUP, VERSION, ns, "networks", body)
     status = error_body(error.value)
     assert error.value.status == 422 and status["reason"] == "Invalid"
     assert status["details"]["kind"] == "Network" and status["details"]["group"] == GROUP
-    causes = {c["field"]: c["reason"] for c in status["details"]["causes"]}
-    assert causes == {"spec.podCIDR": "FieldValueRequired", "spec.type": "FieldValueTypeInvalid"}
-    assert status["message"].startswith(f'Network.{GROUP} "net" is invalid')
+    not_checked = ("Invalid value: null: some validation rules were not checked because the object was invalid; "
+                   "correct the existing errors to complete validation")
+    assert status["details"]["causes"] == [  # properties before the missing required fields of their object
+        {"reason": "FieldValueTypeInvalid", "field": "spec.type",
+         "message": 'Invalid value: "integer": spec.type in body must be of type string: "integer"'},
+        {"reason": "FieldValueRequired", "field": "spec.podCIDR", "message": "Required value"},
+        {"reason": "FieldValueInvalid", "field": "<nil>", "message": not_checked}]  # the CRD has CEL rules
+    assert status["message"] == (f'Network.{GROUP} "net" is invalid: [spec.type: Invalid value: "integer": spec.type '
+                                 'in body must be of type string: "integer", spec.podCIDR: Required value, '
+                                 f"<nil>: {not_checked}]")
 
 
-def test_unknown_fields_are_pruned_and_strict_validation_rejects_them(emulator, custom):
+def test_unknown_fields_are_pruned_and_strict_validation_rejects_them(server, custom, ns):
     body = network(unknown="x")
     body["extra"] = {"a": 1}
     body["spec"]["providerConfig"] = {"free": {"form": True}}
-    created = custom.create_namespaced_custom_object(GROUP, VERSION, "default", "networks", body)
+    created = custom.create_namespaced_custom_object(GROUP, VERSION, ns, "networks", body)
     assert "unknown" not in created["spec"] and "extra" not in created
     assert created["spec"]["providerConfig"] == {"free": {"form": True}}
-    status, body = http(emulator, "POST", f"/apis/{GROUP}/{VERSION}/namespaces/default/networks"
+    status, body = http(server, "POST", f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/networks"
                         "?fieldValidation=Strict", network("strict", unknown="x"))
     assert status == 400 and 'unknown field "spec.unknown"' in body["message"]
 
 
-def test_builtin_resources_controllers_touch(api):
-    core, events = client.CoreV1Api(api), client.EventsV1Api(api)
-    core.create_namespaced_event("default", client.CoreV1Event(
-        metadata=client.V1ObjectMeta(generate_name="net."), involved_object=client.V1ObjectReference(name="net"),
+def test_builtin_resources_controllers_touch(server, api, ns):
+    core = client.CoreV1Api(api)
+    core.create_namespaced_event(ns, client.CoreV1Event(
+        metadata=client.V1ObjectMeta(generate_name="net."),
+        involved_object=client.V1ObjectReference(name="net", namespace=ns),
         reason="Reconciled", message="ok", type="Normal"))
-    events.create_namespaced_event("default", client.EventsV1Event(
-        metadata=client.V1ObjectMeta(name="net.1"), event_time="2024-01-01T00:00:00.000000Z", reason="Reconciled",
-        action="Reconcile", reporting_controller="networking", reporting_instance="i", type="Normal"))
-    core.create_namespaced_service_account("default", {"metadata": {"name": "sa"}})
-    assert [e.reason for e in core.list_namespaced_event("default").items] == ["Reconciled"]
-    assert [e.metadata.name for e in events.list_namespaced_event("default").items] == ["net.1"]
-    assert core.read_namespaced_service_account("sa", "default").metadata.name == "sa"
+    with pytest.raises(ApiException) as error:  # an Event lives in the namespace of its object
+        core.create_namespaced_event(ns, client.CoreV1Event(
+            metadata=client.V1ObjectMeta(name="elsewhere"), involved_object=client.V1ObjectReference(name="net"),
+            reason="Reconciled", message="ok", type="Normal"))
+    assert error.value.status == 422 and error_body(error.value)["details"]["causes"] == [{
+        "reason": "FieldValueInvalid", "field": "involvedObject.namespace",
+        "message": 'Invalid value: "": does not match event.namespace'}]
+    status, _ = http(server, "POST", f"/apis/events.k8s.io/v1/namespaces/{ns}/events", {
+        "metadata": {"name": "net.1"}, "eventTime": "2024-01-01T00:00:00.000000Z", "reason": "Reconciled",
+        "regarding": {"name": "net", "namespace": ns}, "action": "Reconcile", "reportingController": "networking",
+        "reportingInstance": "i", "type": "Normal"})  # raw: the typed client drops eventTime's microseconds
+    assert status == 201
+    core.create_namespaced_service_account(ns, {"metadata": {"name": "sa"}})
+    core_events = core.list_namespaced_event(ns).items  # one storage, two APIs
+    assert [(e.reason, e.involved_object.name) for e in core_events] == [("Reconciled", "net")] * 2
+    assert core_events[0].metadata.name == "net.1" and core_events[0].reporting_component == "networking"
+    status, listed = http(server, "GET", f"/apis/events.k8s.io/v1/namespaces/{ns}/events")  # raw: the typed
+    assert status == 200  # client cannot read a core Event's eventTime (null) as events.k8s.io/v1
+    assert [(e["metadata"]["name"], e.get("note")) for e in listed["items"]] == [
+        ("net.1", None), (core_events[1].metadata.name, "ok")]
+    assert listed["items"][1]["regarding"]["name"] == "net"
+    assert core.read_namespaced_service_account("sa", ns).metadata.name == "sa"

@@ -10,22 +10,22 @@ from kubernetes.leaderelection import electionconfig, leaderelection
 from kubernetes.leaderelection.resourcelock.leaselock import LeaseLock
 
 
-def test_lease_crud_with_optimistic_concurrency(api):
+def test_lease_crud_with_optimistic_concurrency(api, ns2):
     coordination = client.CoordinationV1Api(api)
-    lease = coordination.create_namespaced_lease("kube-system", client.V1Lease(
+    lease = coordination.create_namespaced_lease(ns2, client.V1Lease(
         metadata=client.V1ObjectMeta(name="lock"), spec=client.V1LeaseSpec(holder_identity="a", lease_duration_seconds=15)))
-    stale = coordination.read_namespaced_lease("lock", "kube-system")
+    stale = coordination.read_namespaced_lease("lock", ns2)
     lease.spec.holder_identity = "b"
-    coordination.replace_namespaced_lease("lock", "kube-system", lease)
+    coordination.replace_namespaced_lease("lock", ns2, lease)
     stale.spec.holder_identity = "c"
     with pytest.raises(ApiException) as error:
-        coordination.replace_namespaced_lease("lock", "kube-system", stale)
+        coordination.replace_namespaced_lease("lock", ns2, stale)
     assert error.value.status == 409
-    patched = coordination.patch_namespaced_lease("lock", "kube-system", {"spec": {"leaseTransitions": 1}})
+    patched = coordination.patch_namespaced_lease("lock", ns2, {"spec": {"leaseTransitions": 1}})
     assert patched.spec.holder_identity == "b" and patched.spec.lease_transitions == 1
 
 
-def test_leader_election_elects_exactly_one_and_fails_over(emulator, api):
+def test_leader_election_elects_exactly_one_and_fails_over(server, api, ns):
     previous = client.Configuration.get_default_copy()
     client.Configuration.set_default(api.configuration)  # LeaseLock builds its own CoordinationV1Api()
     try:
@@ -37,7 +37,7 @@ def test_leader_election_elects_exactly_one_and_fails_over(emulator, api):
                 stop.wait()
                 raise RuntimeError("stepping down")  # makes the elector stop renewing
 
-            config = electionconfig.Config(LeaseLock("controller", "default", identity), lease_duration=2,
+            config = electionconfig.Config(LeaseLock("controller", ns, identity), lease_duration=2,
                                            renew_deadline=1.5, retry_period=1, onstarted_leading=lead,
                                            onstopped_leading=lambda: None)
             return threading.Thread(target=leaderelection.LeaderElection(config).run, daemon=True)
@@ -47,7 +47,7 @@ def test_leader_election_elects_exactly_one_and_fails_over(emulator, api):
             thread.start()
         time.sleep(1.5)
         assert len(leaders) == 1
-        lease = client.CoordinationV1Api(api).read_namespaced_lease("controller", "default")
+        lease = client.CoordinationV1Api(api).read_namespaced_lease("controller", ns)
         assert lease.spec.holder_identity == leaders[0]
         stop.set()  # the leader steps down; the other candidate takes over once the lease expires
         deadline = time.monotonic() + 8

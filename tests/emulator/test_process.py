@@ -12,6 +12,7 @@ from .support import GROUP, VERSION, network
 
 
 def test_module_entry_serves_seeds_and_stops_on_sigterm(tmp_path):
+    """Emulator only: the emulator's own process entry (no server fixture, nothing to compare)."""
     seed = tmp_path / "seed"
     seed.mkdir()
     objects = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shoot--x"}},

@@ -6,36 +6,36 @@ from kubernetes.client.rest import ApiException
 from .support import GROUP, VERSION, error_body, http, network
 
 
-def test_get_missing_is_404_with_standard_status(custom, core):
+def test_get_missing_is_404_with_standard_status(custom, core, ns):
     with pytest.raises(ApiException) as error:
-        custom.get_namespaced_custom_object(GROUP, VERSION, "default", "networks", "nope")
+        custom.get_namespaced_custom_object(GROUP, VERSION, ns, "networks", "nope")
     assert error.value.status == 404
     assert error_body(error.value) == {
         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": f'networks.{GROUP} "nope" not found', "reason": "NotFound",
         "details": {"name": "nope", "group": GROUP, "kind": "networks"}, "code": 404}
     with pytest.raises(ApiException) as error:
-        core.read_namespaced_config_map("nope", "default")
+        core.read_namespaced_config_map("nope", ns)
     assert error_body(error.value)["message"] == 'configmaps "nope" not found'
 
 
-def test_list_shape(emulator, custom, core):
-    custom.create_namespaced_custom_object(GROUP, VERSION, "default", "networks", network())
-    listed = custom.list_namespaced_custom_object(GROUP, VERSION, "default", "networks")
+def test_list_shape(server, custom, core, ns):
+    custom.create_namespaced_custom_object(GROUP, VERSION, ns, "networks", network())
+    listed = custom.list_namespaced_custom_object(GROUP, VERSION, ns, "networks")
     assert listed["apiVersion"] == f"{GROUP}/{VERSION}" and listed["kind"] == "NetworkList"
     assert listed["metadata"]["resourceVersion"] == listed["items"][0]["metadata"]["resourceVersion"]
     assert [i["metadata"]["name"] for i in listed["items"]] == ["net"]
-    namespaces = core.list_namespace()
-    assert {"default", "kube-system"} <= {n.metadata.name for n in namespaces.items}
-    assert all(n.status.phase == "Active" for n in namespaces.items)
+    phases = {n.metadata.name: n.status.phase for n in core.list_namespace().items}
+    assert {name: phases.get(name) for name in ("default", "kube-system", ns)} == dict.fromkeys(
+        ("default", "kube-system", ns), "Active")
 
 
-def test_list_all_namespaces(core):
-    core.create_namespaced_config_map("default", {"metadata": {"name": "a"}})
-    core.create_namespaced_config_map("kube-system", {"metadata": {"name": "b"}})
-    assert [(c.metadata.namespace, c.metadata.name) for c in core.list_config_map_for_all_namespaces().items] == [
-        ("default", "a"), ("kube-system", "b")]
-    assert [c.metadata.name for c in core.list_namespaced_config_map("kube-system").items] == ["b"]
+def test_list_all_namespaces(core, ns, ns2):
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}})
+    core.create_namespaced_config_map(ns2, {"metadata": {"name": "b"}})
+    everywhere = [(c.metadata.namespace, c.metadata.name) for c in core.list_config_map_for_all_namespaces().items]
+    assert [item for item in everywhere if item[0] in (ns, ns2)] == [(ns, "a"), (ns2, "b")]  # in namespace order
+    assert [c.metadata.name for c in core.list_namespaced_config_map(ns2).items] == ["b"]
 
 
 @pytest.mark.parametrize("selector, expected", [
@@ -49,42 +49,55 @@ def test_list_all_namespaces(core):
     ("app=web,tier=front", ["a"]),
     ("app in (web,db),!tier", ["b"]),
 ])
-def test_label_selectors(core, selector, expected):
+def test_label_selectors(core, selector, expected, ns):
     for name, labels in {"a": {"app": "web", "tier": "front"}, "b": {"app": "web"}, "c": {"app": "db", "tier": "back"},
                          "d": {}}.items():
-        core.create_namespaced_config_map("default", {"metadata": {"name": name, "labels": labels}})
-    listed = core.list_namespaced_config_map("default", label_selector=selector)
+        core.create_namespaced_config_map(ns, {"metadata": {"name": name, "labels": labels}})
+    listed = core.list_namespaced_config_map(ns, label_selector=selector)
     assert [c.metadata.name for c in listed.items] == expected
 
 
-def test_field_selectors(core, custom):
-    core.create_namespaced_config_map("default", {"metadata": {"name": "a"}})
-    core.create_namespaced_config_map("kube-system", {"metadata": {"name": "b"}})
-    assert [c.metadata.name for c in core.list_config_map_for_all_namespaces(
-        field_selector="metadata.name=a").items] == ["a"]
-    assert [c.metadata.name for c in core.list_config_map_for_all_namespaces(
-        field_selector="metadata.namespace!=default").items] == ["b"]
-    core.create_namespaced_secret("default", {"metadata": {"name": "tls"}, "type": "kubernetes.io/tls"})
-    core.create_namespaced_secret("default", {"metadata": {"name": "plain"}})
+def test_field_selectors(server, core, custom, ns, ns2):
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}})
+    core.create_namespaced_config_map(ns2, {"metadata": {"name": "b"}})
+
+    def everywhere(selector):  # other tests' namespaces are left out (the real server keeps them)
+        return [(c.metadata.namespace, c.metadata.name) for c in core.list_config_map_for_all_namespaces(
+            field_selector=selector).items if c.metadata.namespace in (ns, ns2)]
+
+    assert everywhere("metadata.name=a") == [(ns, "a")]
+    assert everywhere(f"metadata.namespace!={ns}") == [(ns2, "b")]
+    assert everywhere(f"metadata.namespace={ns2},metadata.name!=a") == [(ns2, "b")]
+    core.create_namespaced_secret(ns, {"metadata": {"name": "tls"}, "type": "kubernetes.io/tls",
+                                       "stringData": {"tls.crt": "c", "tls.key": "k"}})
+    core.create_namespaced_secret(ns, {"metadata": {"name": "plain"}})
     assert [s.metadata.name for s in core.list_namespaced_secret(
-        "default", field_selector="type==kubernetes.io/tls").items] == ["tls"]
-    custom.create_namespaced_custom_object(GROUP, VERSION, "default", "networks", network("c", type="cilium"))
-    custom.create_namespaced_custom_object(GROUP, VERSION, "default", "networks", network("k"))
-    listed = custom.list_namespaced_custom_object(GROUP, VERSION, "default", "networks", field_selector="spec.type=cilium")
+        ns, field_selector="type==kubernetes.io/tls").items] == ["tls"]
+    custom.create_namespaced_custom_object(GROUP, VERSION, ns, "networks", network("c", type="cilium"))
+    custom.create_namespaced_custom_object(GROUP, VERSION, ns, "networks", network("k"))
+    listed = custom.list_namespaced_custom_object(GROUP, VERSION, ns, "networks", field_selector="metadata.name=c")
     assert [n["metadata"]["name"] for n in listed["items"]] == ["c"]
+    for path, message in (  # only the resource's field labels (the CRD declares no selectableFields)
+            (f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/networks?fieldSelector=spec.type%3Dcilium",
+             "field label not supported: spec.type"),
+            (f"/api/v1/namespaces/{ns}/secrets?fieldSelector=data.k%3Dv", "field label not supported: data.k"),
+            (f"/api/v1/namespaces/{ns}/configmaps?watch=true&fieldSelector=data.k%3Dv",
+             '"data.k" is not a known field selector: only "metadata.name", "metadata.namespace"')):
+        status, body = http(server, "GET", path)
+        assert (status, body["reason"], body["message"]) == (400, "BadRequest", message)
 
 
-def test_malformed_selector_is_400(emulator):
-    status, body = http(emulator, "GET", "/api/v1/configmaps?labelSelector=a%20in%20b")
+def test_malformed_selector_is_400(server):
+    status, body = http(server, "GET", "/api/v1/configmaps?labelSelector=a%20in%20b")
     assert status == 400 and body["reason"] == "BadRequest"
 
 
-def test_limit_and_continue(core):
+def test_limit_and_continue(core, ns):
     for i in range(7):
-        core.create_namespaced_config_map("default", {"metadata": {"name": f"cm-{i}", "labels": {"even": str(i % 2 == 0)}}})
+        core.create_namespaced_config_map(ns, {"metadata": {"name": f"cm-{i}", "labels": {"even": str(i % 2 == 0)}}})
     names, token, pages = [], None, 0
     while True:
-        page = core.list_namespaced_config_map("default", limit=3, _continue=token)
+        page = core.list_namespaced_config_map(ns, limit=3, _continue=token)
         names += [c.metadata.name for c in page.items]
         pages += 1
         token = page.metadata._continue
@@ -92,6 +105,6 @@ def test_limit_and_continue(core):
             break
         assert page.metadata.remaining_item_count == 7 - len(names)
     assert names == [f"cm-{i}" for i in range(7)] and pages == 3
-    first = core.list_namespaced_config_map("default", limit=2, label_selector="even=True")
-    rest = core.list_namespaced_config_map("default", limit=2, label_selector="even=True", _continue=first.metadata._continue)
+    first = core.list_namespaced_config_map(ns, limit=2, label_selector="even=True")
+    rest = core.list_namespaced_config_map(ns, limit=2, label_selector="even=True", _continue=first.metadata._continue)
     assert [c.metadata.name for c in first.items + rest.items] == ["cm-0", "cm-2", "cm-4", "cm-6"]

@@ -4,16 +4,13 @@ bookmarks, selectors)."""
 import json
 import threading
 import time
-import urllib.request
 
 import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from apiserver_emulator import Emulator
-
-from .conftest import CRDS
-from .support import GROUP, VERSION, network
+from .conftest import emulator_only
+from .support import GROUP, VERSION, network, urlopen
 
 
 def collect(func, *args, count, **kwargs):
@@ -25,17 +22,17 @@ def collect(func, *args, count, **kwargs):
     return events
 
 
-def test_watch_sends_snapshot_then_every_concurrent_event(core):
+def test_watch_sends_snapshot_then_every_concurrent_event(core, ns):
     for i in range(20):
-        core.create_namespaced_config_map("default", {"metadata": {"name": f"before-{i}"}})
+        core.create_namespaced_config_map(ns, {"metadata": {"name": f"before-{i}"}})
 
     def writer():
         for i in range(50):
-            core.create_namespaced_config_map("default", {"metadata": {"name": f"after-{i}"}})
+            core.create_namespaced_config_map(ns, {"metadata": {"name": f"after-{i}"}})
 
     thread = threading.Thread(target=writer)
     thread.start()
-    events = collect(core.list_namespaced_config_map, "default", count=70)
+    events = collect(core.list_namespaced_config_map, ns, count=70)
     thread.join()
     names = [obj["metadata"]["name"] for _, obj in events]
     assert sorted(names) == sorted([f"before-{i}" for i in range(20)] + [f"after-{i}" for i in range(50)])
@@ -44,78 +41,111 @@ def test_watch_sends_snapshot_then_every_concurrent_event(core):
     assert versions == sorted(versions)
 
 
-def test_watch_resumes_from_resource_version(custom):
-    first = custom.create_namespaced_custom_object(GROUP, VERSION, "default", "networks", network("a"))
-    custom.create_namespaced_custom_object(GROUP, VERSION, "default", "networks", network("b"))
-    custom.patch_namespaced_custom_object(GROUP, VERSION, "default", "networks", "a", {"spec": {"type": "cilium"}})
-    custom.delete_namespaced_custom_object(GROUP, VERSION, "default", "networks", "b")
-    events = collect(custom.list_namespaced_custom_object, GROUP, VERSION, "default", "networks", count=3,
+def test_watch_resumes_from_resource_version(custom, ns):
+    first = custom.create_namespaced_custom_object(GROUP, VERSION, ns, "networks", network("a"))
+    custom.create_namespaced_custom_object(GROUP, VERSION, ns, "networks", network("b"))
+    custom.patch_namespaced_custom_object(GROUP, VERSION, ns, "networks", "a", {"spec": {"type": "cilium"}})
+    custom.delete_namespaced_custom_object(GROUP, VERSION, ns, "networks", "b")
+    events = collect(custom.list_namespaced_custom_object, GROUP, VERSION, ns, "networks", count=3,
                      resource_version=first["metadata"]["resourceVersion"])
     assert [(t, o["metadata"]["name"]) for t, o in events] == [("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
 
 
-def test_too_old_resource_version_is_410_expired_error_event():
-    with Emulator(crd_paths=[CRDS], event_log_size=5) as emu, emu.api_client() as api:
-        core = client.CoreV1Api(api)
-        first = core.create_namespaced_config_map("default", {"metadata": {"name": "cm-0"}})
-        for i in range(1, 10):
-            core.create_namespaced_config_map("default", {"metadata": {"name": f"cm-{i}"}})
-        with pytest.raises(ApiException) as error:
-            collect(core.list_namespaced_config_map, "default", count=1,
-                    resource_version=first.metadata.resource_version)
-        assert error.value.status == 410 and "Expired" in error.value.reason
-        raw = urllib.request.urlopen(f"{emu.url}/api/v1/namespaces/default/configmaps?watch=true&resourceVersion="
-                                     f"{first.metadata.resource_version}").read()
-        event = json.loads(raw)
-        assert event["type"] == "ERROR"
-        assert event["object"]["code"] == 410 and event["object"]["reason"] == "Expired"
+@emulator_only
+@pytest.mark.emulator_options(event_log_size=5)
+def test_too_old_resource_version_is_410_expired_error_event(server, core, ns):
+    """Emulator only: a real watch cache expires events only after ~75 s and a full buffer (see README).
+
+    resourceVersion 1 is older than the emulator's event log (5 events here)."""
+    for i in range(10):
+        core.create_namespaced_config_map(ns, {"metadata": {"name": f"cm-{i}"}})
+    with pytest.raises(ApiException) as error:
+        collect(core.list_namespaced_config_map, ns, count=1, resource_version="1")
+    assert error.value.status == 410 and "Expired" in error.value.reason
+    with urlopen(server, f"/api/v1/namespaces/{ns}/configmaps?watch=true&resourceVersion=1") as response:
+        assert response.status == 200  # the error comes as an event of the stream
+        events = [json.loads(line) for line in response.read().splitlines()]
+    assert [e["type"] for e in events] == ["ERROR"]
+    assert events[0]["object"]["code"] == 410 and events[0]["object"]["reason"] == "Expired"
+    assert events[0]["object"]["message"].startswith("too old resource version: 1 (")
 
 
-def test_timeout_seconds_is_honoured(core):
+def test_timeout_seconds_is_honoured(core, ns):
     started = time.monotonic()
-    events = list(watch.Watch().stream(core.list_namespaced_config_map, "default", timeout_seconds=1))
+    events = list(watch.Watch().stream(core.list_namespaced_config_map, ns, timeout_seconds=1))
     assert events == []
     assert 0.9 <= time.monotonic() - started < 3
 
 
-def test_bookmarks_when_allowed(core):
-    cm = core.create_namespaced_config_map("default", {"metadata": {"name": "a"}})
-    events = list(watch.Watch().stream(core.list_namespaced_config_map, "default", timeout_seconds=1,
-                                       allow_watch_bookmarks=True, resource_version=cm.metadata.resource_version))
-    bookmarks = [e for e in events if e["type"] == "BOOKMARK"]
-    assert bookmarks and all(b["raw_object"]["metadata"]["resourceVersion"] == cm.metadata.resource_version
-                             for b in bookmarks)
-    plain = list(watch.Watch().stream(core.list_namespaced_config_map, "default", timeout_seconds=1,
-                                      resource_version=cm.metadata.resource_version))
-    assert plain == []
+def watch_timed(core, ns, **kwargs) -> list[tuple[str, dict, float]]:
+    started = time.monotonic()
+    return [(e["type"], e["raw_object"], time.monotonic() - started)
+            for e in watch.Watch().stream(core.list_namespaced_config_map, ns, **kwargs)]
 
 
-def test_send_initial_events_ends_with_annotated_bookmark(emulator, core):
-    core.create_namespaced_config_map("default", {"metadata": {"name": "a"}})
-    raw = urllib.request.urlopen(f"{emulator.url}/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true"
-                                 "&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1").read()
+def test_bookmarks_two_seconds_before_the_timeout_once_the_resource_moved_on(core, ns, ns2):
+    cm = core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}})
+    since = cm.metadata.resource_version
+    quiet = watch_timed(core, ns, timeout_seconds=4, allow_watch_bookmarks=True, resource_version=since)
+    assert quiet == []  # nothing happened to configmaps after `since`: nothing to bookmark
+
+    def elsewhere():
+        time.sleep(0.5)
+        return core.create_namespaced_config_map(ns2, {"metadata": {"name": "b"}})
+
+    thread = ThreadWithResult(elsewhere)
+    events = watch_timed(core, ns, timeout_seconds=4, allow_watch_bookmarks=True, resource_version=since)
+    other = thread.result()
+    assert [t for t, _, _ in events] == ["BOOKMARK"]  # once a minute, and 2 s before the timeout
+    _, bookmark, after = events[0]
+    assert 1.5 < after < 3.5
+    assert bookmark == {"kind": "ConfigMap", "apiVersion": "v1",
+                        "metadata": {"resourceVersion": other.metadata.resource_version}}
+    assert watch_timed(core, ns, timeout_seconds=1, allow_watch_bookmarks=True, resource_version=since) == []
+    assert watch_timed(core, ns, timeout_seconds=3, resource_version=since) == []  # not asked for
+
+
+class ThreadWithResult(threading.Thread):
+    def __init__(self, function):
+        super().__init__(daemon=True)
+        self.function, self.value = function, None
+        self.start()
+
+    def run(self):
+        self.value = self.function()
+
+    def result(self):
+        self.join(10)
+        return self.value
+
+
+def test_send_initial_events_ends_with_annotated_bookmark(server, core, ns):
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}})
+    with urlopen(server, f"/api/v1/namespaces/{ns}/configmaps?watch=1&sendInitialEvents=true"
+                 "&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1") as response:
+        raw = response.read()
     events = [json.loads(line) for line in raw.splitlines()]
     assert events[0]["type"] == "ADDED"
     assert events[1]["type"] == "BOOKMARK"
     assert events[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
 
 
-def test_selectors_apply_to_watches(core):
+def test_selectors_apply_to_watches(core, ns, ns2):
     def writer():
         time.sleep(0.2)
-        core.create_namespaced_config_map("default", {"metadata": {"name": "other"}})
-        core.create_namespaced_config_map("default", {"metadata": {"name": "a", "labels": {"app": "x"}}})
-        core.patch_namespaced_config_map("a", "default", {"data": {"k": "v"}})
-        core.patch_namespaced_config_map("a", "default", {"metadata": {"labels": {"app": "y"}}})
-        core.patch_namespaced_config_map("other", "default", {"metadata": {"labels": {"app": "x"}}})
-        core.create_namespaced_config_map("kube-system", {"metadata": {"name": "elsewhere", "labels": {"app": "x"}}})
-        core.delete_namespaced_config_map("other", "default")
+        core.create_namespaced_config_map(ns, {"metadata": {"name": "other"}})
+        core.create_namespaced_config_map(ns, {"metadata": {"name": "a", "labels": {"app": "x"}}})
+        core.patch_namespaced_config_map("a", ns, {"data": {"k": "v"}})
+        core.patch_namespaced_config_map("a", ns, {"metadata": {"labels": {"app": "y"}}})
+        core.patch_namespaced_config_map("other", ns, {"metadata": {"labels": {"app": "x"}}})
+        core.create_namespaced_config_map(ns2, {"metadata": {"name": "elsewhere", "labels": {"app": "x"}}})
+        core.delete_namespaced_config_map("other", ns)
 
     thread = threading.Thread(target=writer)
     thread.start()
-    events = collect(core.list_namespaced_config_map, "default", count=5, label_selector="app=x")
+    events = collect(core.list_namespaced_config_map, ns, count=5, label_selector="app=x")
     thread.join()
     assert [(t, o["metadata"]["name"]) for t, o in events] == [
         ("ADDED", "a"), ("MODIFIED", "a"), ("DELETED", "a"), ("ADDED", "other"), ("DELETED", "other")]
-    fields = collect(core.list_config_map_for_all_namespaces, count=1, field_selector="metadata.namespace=kube-system")
+    fields = collect(core.list_config_map_for_all_namespaces, count=1, field_selector=f"metadata.namespace={ns2}")
     assert fields[0][1]["metadata"]["name"] == "elsewhere"
