@@ -1,6 +1,7 @@
-"""Entry points of `gardener-extension-networking`: run | render | validate | version.
+"""Entry points of `gardener-extension-networking`: run | admission | render | validate | version.
 
-`render` and `validate` run the pure pipeline offline on files; `run` starts the controller loop.
+`render` and `validate` run the pure pipeline offline on files (`validate --shoot` the admission
+checks); `run` starts the controller loop; `admission` serves the Shoot admission webhooks.
 Exit codes: 0 success, 2 configuration problem (one line per field error on stderr), 1 anything else
 (one line, no traceback).
 """
@@ -23,7 +24,7 @@ from controller.files import load_document
 from controller.managedresource import secret_manifest
 from controller.mapping import TypeMapping, load_mappings
 from controller.mapping.loader import MappingFileError
-from controller.options import add_run_arguments
+from controller.options import add_admission_arguments, add_run_arguments
 from controller.render import Renderer
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIGURATION = 0, 1, 2
@@ -120,6 +121,12 @@ def cmd_run(args) -> int:
     return run_controller(args)
 
 
+def cmd_admission(args) -> int:
+    from controller.admission.command import run_admission  # pulls in the API client and aiohttp
+
+    return run_admission(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gardener-extension-networking", description=__doc__.splitlines()[0])
     parser.add_argument("--mappings-dir", type=pathlib.Path, default=default_mappings_dir(),
@@ -143,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the controller")
     add_run_arguments(run)
     run.set_defaults(func=cmd_run)
+
+    admission = sub.add_parser("admission", help="serve the admission webhooks for Shoots (garden cluster)")
+    add_admission_arguments(admission)
+    admission.set_defaults(func=cmd_admission)
 
     sub.add_parser("version", help="print the version").set_defaults(func=cmd_version)
     return parser

@@ -23,21 +23,22 @@ def data_checksum(data: dict[str, bytes]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
-def secret_name(mr_name: str, data: dict[str, bytes]) -> str:
-    return f"managedresource-{mr_name}-{data_checksum(data)[:8]}"
+def secret_name(mr_name: str, data: dict[str, bytes], prefix: str = "managedresource-") -> str:
+    return f"{prefix}{mr_name}-{data_checksum(data)[:8]}"
 
 
 def reference_annotation(secret: str) -> str:
     return f"{REFERENCE_PREFIX}secret-{hashlib.sha256(secret.encode()).hexdigest()[:8]}"
 
 
-def build_secret(namespace: str, mr_name: str, manifest: str) -> dict:
+def build_secret(namespace: str, mr_name: str, manifest: str, prefix: str = "managedresource-") -> dict:
+    """`prefix=""` gives the names of Gardener's `managedresources.Create(..., secretNameWithPrefix=false)`."""
     data = {DATA_KEY: manifest.encode()}
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
-            "name": secret_name(mr_name, data),
+            "name": secret_name(mr_name, data, prefix),
             "namespace": namespace,
             "labels": {GC_LABEL: "true"},
         },

@@ -1,4 +1,4 @@
-"""Flags of `gardener-extension-networking run`, with the Go extensions' names and defaults.
+"""Flags of `gardener-extension-networking run` and `admission`, with the Go extensions' names and defaults.
 
 Used by `cli` (parsing) and `loop` (reading). Kept apart from `cli` so the flag list reads as one table.
 """
@@ -54,3 +54,36 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds running reconciles may finish after SIGTERM before they are cancelled")
     add("--gardener-version", default="", help="accepted for compatibility with the Go extensions' charts")
     add("--log-level", default="info", choices=["debug", "info", "error"])
+    add_webhook_arguments(parser, 0, "gardener-extension-networking", "LEADER_ELECTION_NAMESPACE")
+
+
+def add_webhook_arguments(parser: argparse.ArgumentParser, server_port: int, service: str, namespace_env: str) -> None:
+    """Flags of a webhook server (Gardener's webhook flag names): where it listens, how the webhook
+    configurations reach it (`service` mode: a Service reference; `url` mode: https://<url>/<path>), and
+    the Secret holding its CA and serving certificate (`certs`). `server_port` 0 switches it off."""
+    add = parser.add_argument
+    add("--webhook-config-server-port", type=int, default=server_port,
+        help=f"HTTPS port of the webhook server (default {server_port}; for `run` 0 means no webhook server)")
+    add("--webhook-config-server-host", default="0.0.0.0", help="address the webhook server binds")
+    add("--webhook-config-namespace", default=os.environ.get(namespace_env, "garden"),
+        help=f"namespace of the webhook Service and certificate Secret (env {namespace_env})")
+    add("--webhook-config-service-name", default=service, help="name of the Service in front of the webhook server")
+    add("--webhook-config-service-port", type=int, default=443, help="port of that Service")
+    add("--webhook-config-mode", choices=["service", "url"], default="service",
+        help="how webhook configurations reach the server: a Service reference, or --webhook-config-url")
+    add("--webhook-config-url", default="", help="host[:port] of the server in url mode")
+    add("--webhook-cert-secret", default="", help="Secret of the CA and serving certificate "
+                                                  "(default <service name>-webhook-cert)")
+    add("--webhook-cert-check-interval", type=float, default=3600.0,
+        help="seconds between checks of the certificate (renewed before expiry)")
+
+
+def add_admission_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--types", default="", help="network types to admit Shoots for, comma-separated (default: every mapping file)")
+    add("--kubeconfig", default=os.environ.get("GARDEN_KUBECONFIG") or os.environ.get("KUBECONFIG", ""),
+        help="kubeconfig of the garden cluster (env GARDEN_KUBECONFIG; default: in-cluster)")
+    add("--health-bind-address", default=":8081", help="address of /healthz and /readyz")
+    add("--metrics-bind-address", default=":8080", help="address of /metrics")
+    add("--log-level", default="info", choices=["debug", "info", "error"])
+    add_webhook_arguments(parser, 10250, "gardener-extension-admission-networking", "WEBHOOK_CONFIG_NAMESPACE")
