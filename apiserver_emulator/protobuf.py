@@ -102,12 +102,16 @@ def _scalar(kind: str, value):
     return _message(kind, value)
 
 
-def _time(message: dict) -> str:
-    moment = datetime.fromtimestamp(message.get("seconds", 0), timezone.utc)
+def _time(message: dict) -> str | None:
+    if not message.get("seconds"):
+        return None  # the zero time: unset
+    moment = datetime.fromtimestamp(message["seconds"], timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _message(name: str, data: bytes) -> dict | str:
+def _message(name: str, data: bytes) -> dict | str | None:
+    """gogo-protobuf writes every non-pointer field, empty or not; like Go's JSON (omitempty), empty
+    strings, the zero time and empty messages are left out."""
     schema, out = _MESSAGES[name], {}
     for number, _, value in _fields(data):
         if number not in schema:
@@ -120,7 +124,9 @@ def _message(name: str, data: bytes) -> dict | str:
         elif kind.startswith("[]"):
             out.setdefault(field, []).append(_scalar(kind[2:], value))
         else:
-            out[field] = _scalar(kind, value)
+            decoded = _scalar(kind, value)
+            if decoded not in ("", None, {}) or kind == "rawbytes":
+                out[field] = decoded
     return _time(out) if name == "Time" else out
 
 

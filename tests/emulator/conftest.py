@@ -14,6 +14,7 @@ import itertools
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,19 @@ def server(request):
     cluster = request.getfixturevalue("real_cluster")
     yield cluster
     for api_version, plural in CLUSTER_SCOPED:
-        cluster.purge(api_version, plural)
+        purge(cluster, api_version, plural)
+
+
+def purge(cluster, api_version: str, plural: str, attempts: int = 20) -> None:
+    """`RealCluster.purge`, retried while the server answers 429 (a watch cache still initialising
+    answers "storage is (re)initializing" with Retry-After)."""
+    for attempt in range(attempts):
+        try:
+            return cluster.purge(api_version, plural)
+        except RuntimeError as error:
+            if ": 429 " not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 def is_real(server) -> bool:

@@ -1,6 +1,7 @@
 """Checklist: real kubectl 1.34 against the server (get incl. -A/-o yaml/-w and server-side Tables,
 apply -f, annotate, label, delete)."""
 
+import base64
 import json
 import subprocess
 import time
@@ -123,3 +124,38 @@ def test_get_watch_streams_table_rows(kubectl_command, server, ns):
     assert lines[1].split()[:2] == ["net1", "calico"]
     assert lines[2].split()[:2] == ["net1", "cilium"]
 
+
+
+def test_create_builtin_kinds_sends_protobuf(kubectl, server, ns):
+    """client-go sends built-in kinds as protobuf and never falls back to JSON."""
+    namespace = f"{ns[:5]}-created-by-kubectl"
+    assert kubectl("create", "namespace", namespace).stdout.strip() == f"namespace/{namespace} created"
+    kubectl("label", "namespace", namespace, "team=net")
+    created = server.get("v1", "namespaces", namespace)
+    assert created["status"]["phase"] == "Active" and created["spec"] == {"finalizers": ["kubernetes"]}
+    assert created["metadata"]["labels"] == {"kubernetes.io/metadata.name": namespace, "team": "net"}
+    assert kubectl("create", "configmap", "cm", "--from-literal=a=1", "--from-literal=b=two").stdout.strip() == \
+        "configmap/cm created"
+    assert server.get("v1", "configmaps", "cm", ns)["data"] == {"a": "1", "b": "two"}
+    kubectl("create", "secret", "generic", "s", "--from-literal=password=hunter2", "--type=example.com/x")
+    secret = server.get("v1", "secrets", "s", ns)
+    assert secret["type"] == "example.com/x" and base64.b64decode(secret["data"]["password"]) == b"hunter2"
+    kubectl("create", "serviceaccount", "sa", "-n", namespace)
+    assert server.get("v1", "serviceaccounts", "sa", namespace)["metadata"]["namespace"] == namespace
+    result = kubectl("create", "configmap", "cm", check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == 'error: failed to create configmap: configmaps "cm" already exists'
+
+
+def test_delete_dry_run_server_deletes_nothing(kubectl, server, ns):
+    """kubectl sends dryRun in the DeleteOptions body, not in the query."""
+    server.create(network("net1", namespace=ns))
+    server.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": ns}})
+    assert kubectl("delete", "network", "net1", "--dry-run=server").stdout.strip() == \
+        f'network.{GROUP} "net1" deleted from {ns} namespace (server dry run)'
+    assert kubectl("delete", "configmap", "cm", "--dry-run=server").stdout.strip() == \
+        f'configmap "cm" deleted from {ns} namespace (server dry run)'
+    assert server.get(f"{GROUP}/{VERSION}", "networks", "net1", ns) is not None
+    assert server.get("v1", "configmaps", "cm", ns) is not None
+    kubectl("delete", "configmap", "cm")
+    assert server.get("v1", "configmaps", "cm", ns) is None
