@@ -4,7 +4,7 @@ Called by `reconciler` (reads and writes for one Network), `loop` (list/watch, l
 else. Every blocking client call runs in a thread (`asyncio.to_thread`) behind a token bucket with the
 ControllerConfiguration's qps/burst, and is retried here with exponential backoff and jitter on 409,
 429 (honouring Retry-After), 5xx and connection errors. What is left over reaches the caller as
-`NotFound` or `TransientError`.
+`NotFound`, `TransientError`, or `Rejected` (400/413/422: a configuration problem, never retried).
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from typing import Any, Callable
 
 import tenacity
 import urllib3
-import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 
-from controller.errors import TransientError
+from controller.errors import ConfigurationError, TransientError
+from controller.files import parse_document
 from controller.managedresource import GC_LABEL, REFERENCE_PREFIX
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,15 @@ class Conflict(TransientError):
     def __init__(self, message: str, reason: str = ""):
         super().__init__(message)
         self.reason = reason
+
+
+class Rejected(ConfigurationError):
+    """400, 413 or 422: the API server refuses this request for good (an invalid or too large object);
+    repeating it cannot help, so it is a configuration problem with the server's reason."""
+
+
+# Answers that stay the same however often the request is repeated.
+PERMANENT_STATUSES = (400, 413, 422)
 
 
 class _Retryable(TransientError):
@@ -104,6 +113,8 @@ def _translate(exc: BaseException, what: str) -> BaseException:
             return NotFound(text)
         if exc.status == 409:
             return Conflict(text, _status_reason(exc))
+        if exc.status in PERMANENT_STATUSES:
+            return Rejected(text)
         if exc.status == 429 or exc.status >= 500 or exc.status == 0:
             retry_after = (exc.headers or {}).get("Retry-After") if exc.headers else None
             try:
@@ -256,10 +267,11 @@ class Kube:
             if kubeconfig:
                 configuration = k8s.Configuration()
                 try:
-                    k8s_config.load_kube_config_from_dict(yaml.safe_load(base64.b64decode(kubeconfig)),
-                                                          client_configuration=configuration)
-                except (ValueError, TypeError, AttributeError, yaml.YAMLError, k8s_config.ConfigException) as exc:
-                    raise TransientError(f"secret {namespace}/{name}: unusable kubeconfig: {exc}") from exc
+                    doc = parse_document(base64.b64decode(kubeconfig, validate=True), "kubeconfig")
+                    k8s_config.load_kube_config_from_dict(doc, client_configuration=configuration)
+                except Exception:  # noqa: BLE001 - any message could quote the kubeconfig: name the object only
+                    raise TransientError(f"secret {namespace}/{name}: data.kubeconfig is not a usable "
+                                         f"kubeconfig") from None
                 return Kube(k8s.ApiClient(configuration), attempts=1, request_timeout=SHOOT_REQUEST_TIMEOUT)
         return None
 

@@ -26,7 +26,7 @@ from typing import Callable
 
 from controller import contract, metrics
 from controller import shoot as shoots
-from controller.errors import TransientError
+from controller.errors import ConfigurationError, TransientError
 from controller.kube import CLUSTERS, NETWORKS, Conflict, Kube
 from controller.reconciler import NETWORK, Reconciler
 from controller.render import Renderer
@@ -178,8 +178,17 @@ class Controller:
     def _spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        """No background task dies silently: a failure is logged with its traceback and counted."""
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        name = task.get_coro().__qualname__.rsplit(".", 1)[-1].lstrip("_")
+        metrics.TASK_FAILURES.labels(name).inc()
+        log.error("background task %s failed", name, exc_info=task.exception(), extra={"task": name})
 
     async def run(self) -> int:
         self._loop = asyncio.get_running_loop()
@@ -233,6 +242,7 @@ class Controller:
 
     async def _informer(self, resource: tuple[str, str, str], handle: Callable[[str, dict, bool], None]) -> None:
         """List, then watch until the next resync is due (or the watch breaks), then list again."""
+        handle = self._guarded(handle)
         resource_version, next_list, failures = "", 0.0, 0
         while True:
             try:
@@ -244,7 +254,7 @@ class Controller:
                 resource_version = await self._watch(resource, resource_version,
                                                      max(1.0, next_list - time.monotonic()), handle)
                 failures = 0
-            except TransientError as exc:
+            except (TransientError, ConfigurationError) as exc:
                 failures += 1
                 resource_version = ""
                 log.warning("watch of %s interrupted: %s", resource[2], exc)
@@ -282,6 +292,20 @@ class Controller:
 
         threading.Thread(target=run, name=f"watch-{resource[2]}", daemon=True).start()
         return await done
+
+    def _guarded(self, handle: Callable[[str, dict, bool], None]) -> Callable[[str, dict, bool], None]:
+        """An event handler that cannot kill its informer: a failure is logged with its traceback and
+        counted, and the event is dropped."""
+        name = handle.__name__.lstrip("_")
+
+        def guarded(event_type: str, obj: dict, listed: bool) -> None:
+            try:
+                handle(event_type, obj, listed)
+            except Exception:  # noqa: BLE001 - a malformed object must not stop the watch
+                metrics.TASK_FAILURES.labels(name).inc()
+                log.exception("event handler %s failed on a %s event", name, event_type, extra={"task": name})
+
+        return guarded
 
     def _on_network(self, event_type: str, obj: dict, listed: bool) -> None:
         if not contract.serves(obj, self.types):
@@ -324,12 +348,12 @@ class Controller:
         namespace = obj["metadata"]["namespace"]
         try:
             ns = await self.kube.get_namespace(namespace)
-        except TransientError:
+        except (TransientError, ConfigurationError):
             ns = None
         if ns and ((ns.get("metadata") or {}).get("labels") or {}).get(contract.SHOOT_ROLE_LABEL) == "shoot":
             try:
                 cluster = await self.kube.get_cluster(namespace)
-            except TransientError:
+            except (TransientError, ConfigurationError):
                 return
             if cluster is None or shoots.is_failed(shoots.shoot_of(cluster)):
                 log.info("event dropped: the shoot is failed or its Cluster is missing",
@@ -424,7 +448,7 @@ class Controller:
             lease["spec"] = spec
             updated = await self.kube.replace_lease(lease)
             return (updated["metadata"]["resourceVersion"], time.monotonic()), True
-        except TransientError as exc:  # includes Conflict: somebody else was faster
+        except (TransientError, ConfigurationError) as exc:  # includes Conflict: somebody else was faster
             if not isinstance(exc, Conflict):
                 log.warning("leader election: %s", exc)
             return observed, False
@@ -473,7 +497,7 @@ class Controller:
                 else:
                     lease["spec"] = {**(lease.get("spec") or {}), **spec}
                     await self.kube.replace_lease(lease)
-            except TransientError as exc:
+            except (TransientError, ConfigurationError) as exc:
                 log.warning("heartbeat not renewed: %s", exc)
             await asyncio.sleep(interval)
 
@@ -487,7 +511,8 @@ def build_controller(args) -> Controller:
     config = load_config(args.config_file or None, mappings)
     renderer = Renderer(max_parallel=args.max_parallel_renders or None, timeout=args.render_timeout)
     kube = Kube.connect(args.kubeconfig or config.kubeconfig, config.qps, config.burst)
-    reconciler = Reconciler(kube, renderer, mappings, config, args.delete_timeout)
+    reconciler = Reconciler(kube, renderer, mappings, config, args.delete_timeout,
+                            ignore_operation_annotation=args.ignore_operation_annotation)
     controller = Controller(args, kube, reconciler, renderer)
     reconciler.identity = controller.identity
     return controller

@@ -1,8 +1,8 @@
 """Prometheus collectors of the controller, in one place.
 
 Incremented by `render` (renders, cache hits, helm processes in flight) and by `loop` (reconciles,
-durations, queue depth); exposed on /metrics by `server`. A private registry keeps test processes and
-the default Python collectors apart.
+durations, queue depth, failed background tasks); exposed on /metrics by `server`. A private registry
+keeps test processes and the default Python collectors apart.
 """
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -27,6 +27,10 @@ RENDER_CACHE = Counter(
 )
 HELM_IN_FLIGHT = Gauge(
     "networking_helm_processes_in_flight", "helm processes running right now.", registry=REGISTRY,
+)
+TASK_FAILURES = Counter(
+    "networking_task_failures_total", "Background tasks of the controller that ended with an exception.",
+    ["task"], registry=REGISTRY,
 )
 QUEUE_DEPTH = Gauge(
     "networking_workqueue_depth", "Networks waiting in the work queue.", registry=REGISTRY,

@@ -21,6 +21,9 @@ from controller.render import Renderer, Rendered
 from controller.validation import validate_network
 
 
+MAX_SECRET_BYTES = 1024 * 1024  # the API server's limit on the data of one Secret
+
+
 @dataclass(frozen=True)
 class Desired:
     """Everything a reconcile writes for one Network."""
@@ -83,6 +86,10 @@ async def desired_state(renderer: Renderer, mapping: TypeMapping, network: dict,
     result = compute_values(mapping, network, shoot, config, live)
     rendered = await renderer.render(mapping.chart, mapping.release_name, mapping.release_namespace,
                                      result.values, shoots.kube_version(shoot))
+    size = len(rendered.manifest_text().encode())
+    if size > MAX_SECRET_BYTES:
+        raise ConfigurationError(f"the rendered manifests are {size} bytes; a Secret holds at most "
+                                 f"{MAX_SECRET_BYTES} bytes (1 MiB)")
     namespace = (network.get("metadata") or {}).get("namespace") or "default"
     secret = build_secret(namespace, mapping.managed_resource, rendered.manifest_text())
     managed_resource = build_managed_resource(namespace, mapping.managed_resource, mapping.origin,

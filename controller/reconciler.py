@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from controller import contract, pipeline
+from controller import contract, pipeline, shapes
 from controller import shoot as shoots
 from controller.config import ControllerConfig
 from controller.errors import ERR_CONFIGURATION_PROBLEM, ConfigurationError, TransientError
@@ -67,9 +67,10 @@ class _Applied:
 
 class Reconciler:
     def __init__(self, kube: Kube, renderer: Renderer, mappings: dict[str, TypeMapping], config: ControllerConfig,
-                 delete_timeout: float = 120.0, identity: str = ""):
+                 delete_timeout: float = 120.0, identity: str = "", ignore_operation_annotation: bool = False):
         self.kube, self.renderer, self.mappings, self.config = kube, renderer, mappings, config
         self.delete_timeout = delete_timeout
+        self.ignore_operation_annotation = ignore_operation_annotation
         self.identity = identity or uuid.uuid4().hex[:8]
 
     async def reconcile(self, namespace: str, name: str) -> Result:
@@ -81,6 +82,9 @@ class Reconciler:
         except (TransientError, OSError) as exc:  # failures before an operation (and its status) began
             log.warning("reconcile failed before an operation started: %s", exc)
             return Result(ERROR, error=exc)
+        except ConfigurationError as exc:  # the API server refused a write for good (kube.Rejected)
+            log.error("reconcile refused before an operation started: %s", exc)
+            return Result(INVALID, error=exc)
         finally:
             NETWORK.reset(token)
 
@@ -93,11 +97,17 @@ class Reconciler:
         if annotation == contract.OP_WAIT_FOR_STATE:
             log.info("waiting for state: nothing to do")
             return Result(SKIPPED, network_type)
-        if annotation == contract.OP_RECONCILE:
-            network = await self.kube.patch_network(namespace, name, contract.remove_operation_annotation_patch())
+        if not self.ignore_operation_annotation and not contract.needs_reconcile_on_create(network, False):
+            # Queued by an event that had the annotation (our own Processing write), done since.
+            return Result(SKIPPED, network_type)
         cluster = await self.kube.get_cluster(namespace)
         if cluster is None:
             raise TransientError(f"cluster {namespace} not found")
+        try:
+            shapes.check_cluster(cluster)
+            bad_cluster = None
+        except ConfigurationError as exc:
+            bad_cluster = exc
         shoot = shoots.shoot_of(cluster)
         if shoots.is_failed(shoot):
             log.info("the shoot is failed: not reconciling")
@@ -106,18 +116,25 @@ class Reconciler:
         if contract.should_skip(network, operation):
             log.info("already migrated: skipping %s", operation)
             return Result(SKIPPED, network_type, operation)
+        marked = False
+        if annotation == contract.OP_RECONCILE:
+            # Processing first: a crash before the annotation is gone leaves it in place, so the
+            # reconcile is redone on restart instead of leaving a stale Succeeded.
+            await self.kube.patch_network_status(namespace, name, contract.processing_status(operation))
+            network = await self.kube.patch_network(namespace, name, contract.remove_operation_annotation_patch())
+            marked = True
         mapping = self.mappings[network_type]
         log.info("%s started", operation)
 
         if operation == contract.MIGRATE:
-            result = await self._operate(network, operation, lambda: self._migrate(network, mapping, shoot))
+            result = await self._operate(network, operation, lambda: self._migrate(network, mapping, shoot), marked)
             if result.outcome == SUCCEEDED:
                 await self.kube.patch_network(namespace, name, contract.migrated_patch())
                 result.changes.append("removed all finalizers")
         elif contract.is_deleting(network):
             if not contract.has_finalizer(network):
                 return Result(SKIPPED, network_type, operation)
-            result = await self._operate(network, operation, lambda: self._delete(network, mapping, shoot))
+            result = await self._operate(network, operation, lambda: self._delete(network, mapping, shoot), marked)
             if result.outcome == SUCCEEDED:
                 current = await self.kube.get_network(namespace, name)
                 if current is not None and contract.has_finalizer(current):
@@ -126,7 +143,8 @@ class Reconciler:
         else:
             if not contract.has_finalizer(network):
                 network = await self.kube.patch_network(namespace, name, contract.add_finalizer_patch(network))
-            result = await self._operate(network, operation, lambda: self._apply(network, mapping, shoot))
+            result = await self._operate(network, operation, lambda: self._apply(network, mapping, shoot, bad_cluster),
+                                         marked)
             if result.outcome == SUCCEEDED and operation == contract.RESTORE:
                 await self.kube.patch_network(namespace, name, contract.remove_operation_annotation_patch())
         result.network_type = network_type
@@ -136,11 +154,13 @@ class Reconciler:
         log.info("%s %s", operation, result.outcome, extra={"changes": result.changes})
         return result
 
-    async def _operate(self, network: dict, operation: str, action) -> Result:
-        """Processing → action → Succeeded, or Error with the codes of the failure."""
+    async def _operate(self, network: dict, operation: str, action, marked: bool = False) -> Result:
+        """Processing (unless `marked` already) → action → Succeeded, or Error with the codes of the failure."""
         meta = network["metadata"]
         generation = meta.get("generation", 0)
-        await self.kube.patch_network_status(meta["namespace"], meta["name"], contract.processing_status(operation))
+        if not marked:
+            await self.kube.patch_network_status(meta["namespace"], meta["name"],
+                                                 contract.processing_status(operation))
         try:
             applied: _Applied = await action()
         except ConfigurationError as exc:
@@ -160,16 +180,20 @@ class Reconciler:
         try:
             await self.kube.patch_network_status(meta["namespace"], meta["name"],
                                                  contract.error_status(operation, generation, exc, codes))
-        except TransientError as status_exc:
+        except (TransientError, ConfigurationError) as status_exc:
             log.error("could not record the error in the status: %s", status_exc)
         await self._event(network, "Warning", _EVENT_REASONS[operation][1],
                           contract.error_description(operation, exc))
 
     # --- actuator ---
 
-    async def _apply(self, network: dict, mapping: TypeMapping, shoot: dict) -> _Applied:
+    async def _apply(self, network: dict, mapping: TypeMapping, shoot: dict,
+                     bad_cluster: ConfigurationError | None = None) -> _Applied:
         """Reconcile/Create/Restore. The pipeline raises before any write, so a failure never replaces
-        the last good ManagedResource."""
+        the last good ManagedResource. A malformed Cluster is a configuration problem of this Network
+        (deletion and migration do not need the shoot's details and go on)."""
+        if bad_cluster is not None:
+            raise bad_cluster
         live = await self._live_inputs(network, mapping, shoot)
         desired = await pipeline.desired_state(self.renderer, mapping, network, shoot, self.config, live)
         changes = []
@@ -278,7 +302,7 @@ class Reconciler:
         }
         try:
             await self.kube.record_event(event)
-        except TransientError as exc:
+        except (TransientError, ConfigurationError) as exc:
             log.warning("could not create event %s: %s", reason, exc)
 
 
