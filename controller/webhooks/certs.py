@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -159,8 +160,8 @@ def renewal_reason(bundle: Bundle | None, hosts: list[str], now: datetime.dateti
             return "host names changed"
         x509.load_pem_x509_certificate(bundle.cert).verify_directly_issued_by(
             x509.load_pem_x509_certificate(bundle.ca_cert))
-    except (ValueError, TypeError) as exc:
-        return f"unreadable: {exc}"
+    except (ValueError, TypeError, InvalidSignature) as exc:
+        return f"unreadable: {type(exc).__name__} {exc}"
     return ""
 
 
