@@ -74,9 +74,7 @@ def _add(doc: Any, path: str, value: Any, replace: bool) -> Any:
         return value
     parent, last = _walk(doc, parts[:-1], path), parts[-1]
     if isinstance(parent, dict):
-        if replace and last not in parent:
-            raise _unprocessable(f"replace operation does not apply: doc is missing key: {path}")
-        parent[last] = value
+        parent[last] = value  # replacing a missing member adds it, as the real server's json-patch does
     elif isinstance(parent, list):
         if last == "-" and not replace:
             parent.append(value)
@@ -93,9 +91,21 @@ def _add(doc: Any, path: str, value: Any, replace: bool) -> Any:
 
 
 def json_patch(target: Any, operations: Any) -> Any:
-    """RFC 6902 (add, remove, replace, move, copy, test) on a copy of ``target``."""
+    """RFC 6902 (add, remove, replace, move, copy, test) on a copy of ``target``; an operation that
+    does not apply is 422 with the real server's generic words (it drops the detail)."""
+    try:
+        return _json_patch(target, operations)
+    except ApiError as error:
+        if error.code != 422:
+            raise
+        raise ApiError(422, "the server rejected our request due to an error in our request", "Invalid",
+                       details={}) from None
+
+
+def _json_patch(target: Any, operations: Any) -> Any:
     if not isinstance(operations, list) or not all(isinstance(op, dict) for op in operations):
-        raise bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+        raise bad_request("error decoding patch: json: cannot unmarshal object into Go value of type "
+                          "[]handlers.jsonPatchOp")
     doc = copy.deepcopy(target)
     for op in operations:
         kind, path = op.get("op"), op.get("path")

@@ -93,7 +93,8 @@ class Rest:
             try:
                 after = tuple(json.loads(base64.urlsafe_b64decode(continue_token)))
             except ValueError:
-                raise ApiError(400, "continue key is not valid: illegal base64 data") from None
+                raise ApiError(400, "invalid continue token: continue key is not valid: illegal base64 data") \
+                    from None
             objects = [o for o in objects if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > after]
         items = []
         meta = {"resourceVersion": str(self.store.resource_version)}
@@ -159,7 +160,7 @@ class Rest:
             raise errors.conflict(rt.plural, rt.group, name, self._storage_error(rt, old, "UID in precondition: "
                                   f"{meta['uid']}, UID in object meta: {old['metadata']['uid']}"))
         if not meta.get("resourceVersion") and rt.custom:
-            raise errors.invalid(rt.kind, rt.group, name, [{
+            raise errors.invalid(rt.plural, rt.group, name, [{  # the resource, not the Kind, here
                 "reason": "FieldValueInvalid", "field": "metadata.resourceVersion",
                 "message": "Invalid value: 0: must be specified for an update"}])
         return self._write(rt, old, new, subresource, dry_run, strict)
@@ -180,9 +181,10 @@ class Rest:
         elif content_type == STRATEGIC_MERGE_PATCH and not rt.custom:
             patched = strategic_merge_patch(old, document)
         else:
+            # the real list names server-side apply, which the emulator does not do (README)
             accepted = [JSON_PATCH, MERGE_PATCH] + ([] if rt.custom else [STRATEGIC_MERGE_PATCH])
             raise ApiError(415, f"the body of the request was in an unknown format - accepted media types "
-                                f"include: {', '.join(accepted)}")
+                                f"include: {', '.join(accepted)}, application/apply-patch+yaml")
         if not isinstance(patched, dict):
             raise ApiError(422, "the patched document is not an object")
         uid = (patched.get("metadata") or {}).get("uid")
@@ -270,7 +272,9 @@ class Rest:
             raise errors.invalid(rt.kind, rt.group, name, [{
                 "reason": "FieldValueInvalid", "field": "metadata.name",
                 "message": f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case '
-                           "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"}])
+                           "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character "
+                           "(e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+                           "(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"}])
 
     def _require_active_namespace(self, namespace: str, rt: ResourceType, name: str) -> None:
         ns = self.store.get(self._namespaces.storage_key, "", namespace)

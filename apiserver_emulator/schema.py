@@ -126,7 +126,9 @@ class StructuralSchema:
                 del obj[key]
         _apply_defaults_at(obj, self.openapi)
         if strict and pruned:
-            raise ApiError(400, "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in pruned))
+            version = str(obj.get("apiVersion", "")).rpartition("/")[2]
+            raise ApiError(400, f'{kind} in version "{version}" cannot be handled as a {kind}: strict decoding '
+                                "error: " + ", ".join(f'unknown field "{p}"' for p in sorted(pruned)))
         causes = [_cause(e) for e in sorted(self._validator.iter_errors(obj), key=_order)]
         if self.has_rules and any(c["reason"] in _BLOCKING for c in causes):
             causes.append(dict(_CEL_NOT_CHECKED))

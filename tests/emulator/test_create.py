@@ -66,7 +66,11 @@ def test_invalid_name_is_422(core, ns):
     with pytest.raises(ApiException) as error:
         core.create_namespaced_config_map(ns, {"metadata": {"name": "Not_Valid"}})
     assert error.value.status == 422
-    assert error_body(error.value)["details"]["causes"][0]["field"] == "metadata.name"
+    assert error_body(error.value)["details"]["causes"] == [{
+        "reason": "FieldValueInvalid", "field": "metadata.name",
+        "message": 'Invalid value: "Not_Valid": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric '
+                   "characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
+                   "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"}]
 
 
 def test_secret_string_data_merged_and_type_defaults_to_opaque(core, ns):
@@ -125,8 +129,21 @@ def test_unknown_fields_are_pruned_and_strict_validation_rejects_them(server, cu
     assert "unknown" not in created["spec"] and "extra" not in created
     assert created["spec"]["providerConfig"] == {"free": {"form": True}}
     status, body = http(server, "POST", f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/networks"
-                        "?fieldValidation=Strict", network("strict", unknown="x"))
-    assert status == 400 and 'unknown field "spec.unknown"' in body["message"]
+                        "?fieldValidation=Strict", {**network("strict", unknown="x"), "extra": 1})
+    assert status == 400 and body["message"] == (
+        'Network in version "v1alpha1" cannot be handled as a Network: strict decoding error: '
+        'unknown field "extra", unknown field "spec.unknown"')
+
+
+def test_bodies_in_yaml_and_unknown_media_types(server, ns):
+    status, created = http(server, "POST", f"/api/v1/namespaces/{ns}/configmaps",
+                           b"metadata:\n  name: from-yaml\ndata:\n  a: '1'\n", content_type="application/yaml")
+    assert status == 201 and created["data"] == {"a": "1"}
+    for path in (f"/api/v1/namespaces/{ns}/configmaps", f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/networks"):
+        status, body = http(server, "POST", path, b"{}", content_type="text/plain")
+        assert status == 415 and body["message"] == (
+            "the body of the request was in an unknown format - accepted media types include: application/json, "
+            "application/yaml, application/vnd.kubernetes.protobuf")
 
 
 def test_builtin_resources_controllers_touch(server, api, ns):

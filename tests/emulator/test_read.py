@@ -87,9 +87,11 @@ def test_field_selectors(server, core, custom, ns, ns2):
         assert (status, body["reason"], body["message"]) == (400, "BadRequest", message)
 
 
-def test_malformed_selector_is_400(server):
+def test_malformed_selector_and_continue_token_are_400(server, ns):
     status, body = http(server, "GET", "/api/v1/configmaps?labelSelector=a%20in%20b")
-    assert status == 400 and body["reason"] == "BadRequest"
+    assert status == 400 and body["reason"] == "BadRequest"  # the parser's words differ (README)
+    status, body = http(server, "GET", f"/api/v1/namespaces/{ns}/configmaps?limit=1&continue=garbage")
+    assert status == 400 and body["message"].startswith("invalid continue token: continue key is not valid: ")
 
 
 def test_limit_and_continue(core, ns):

@@ -96,11 +96,13 @@ def test_bookmarks_two_seconds_before_the_timeout_once_the_resource_moved_on(cor
     thread = ThreadWithResult(elsewhere)
     events = watch_timed(core, ns, timeout_seconds=4, allow_watch_bookmarks=True, resource_version=since)
     other = thread.result()
-    assert [t for t, _, _ in events] == ["BOOKMARK"]  # once a minute, and 2 s before the timeout
-    _, bookmark, after = events[0]
-    assert 1.5 < after < 3.5
-    assert bookmark == {"kind": "ConfigMap", "apiVersion": "v1",
-                        "metadata": {"resourceVersion": other.metadata.resource_version}}
+    # once a minute, and 2 s before the timeout: the real cacher keeps its bookmark timers in 1 s buckets
+    # and may fire up to a second early, then once more
+    assert [t for t, _, _ in events] in (["BOOKMARK"], ["BOOKMARK", "BOOKMARK"])
+    for _, bookmark, after in events:
+        assert 0.9 < after < 3.5
+        assert bookmark == {"kind": "ConfigMap", "apiVersion": "v1",
+                            "metadata": {"resourceVersion": other.metadata.resource_version}}
     assert watch_timed(core, ns, timeout_seconds=1, allow_watch_bookmarks=True, resource_version=since) == []
     assert watch_timed(core, ns, timeout_seconds=3, resource_version=since) == []  # not asked for
 

@@ -44,6 +44,9 @@ def test_put_of_custom_object_requires_resource_version_and_existing_object(cust
     with pytest.raises(ApiException) as error:
         custom.replace_namespaced_custom_object(GROUP, VERSION, ns, "networks", "net", net)
     assert error.value.status == 422
+    assert error_body(error.value)["message"] == (f'networks.{GROUP} "net" is invalid: metadata.resourceVersion: '
+                                                  "Invalid value: 0: must be specified for an update")
+    assert error_body(error.value)["details"]["kind"] == "networks"  # the resource here, not the Kind
     with pytest.raises(ApiException) as error:
         custom.replace_namespaced_custom_object(GROUP, VERSION, ns, "networks", "other", network("other"))
     assert error.value.status == 404
@@ -82,11 +85,21 @@ def test_json_patch_and_failing_test_operation(core, server, ns):
         core.patch_namespaced_config_map("a", ns, [
             {"op": "replace", "path": "/data/k", "value": "3"},
             {"op": "test", "path": "/data/k", "value": "nope"}], _content_type=JSON_PATCH)
-    assert error.value.status == 422 and error_body(error.value)["reason"] == "Invalid"
+    assert error.value.status == 422 and error_body(error.value) == {  # the real server drops the detail
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Invalid", "details": {}, "code": 422,
+        "message": "the server rejected our request due to an error in our request"}
     assert server.get("v1", "configmaps", "a", ns) == before
+    with pytest.raises(ApiException) as error:
+        core.patch_namespaced_config_map("a", ns, [{"op": "remove", "path": "/data/missing"}], _content_type=JSON_PATCH)
+    assert error.value.status == 422
+    added = core.patch_namespaced_config_map("a", ns, [{"op": "replace", "path": "/data/missing", "value": "x"}],
+                                             _content_type=JSON_PATCH)  # replacing a missing member adds it
+    assert added.data == {"k": "2", "missing": "x"}
     status, body = http(server, "PATCH", f"/api/v1/namespaces/{ns}/configmaps/a", {"data": {}},
                         content_type=JSON_PATCH)  # an object is not a JSON patch document
     assert status == 400 and body["reason"] == "BadRequest"
+    assert body["message"] == ("error decoding patch: json: cannot unmarshal object into Go value of type "
+                               "[]handlers.jsonPatchOp")
 
 
 def test_strategic_merge_patch_merges_maps_and_replaces_lists(core, server, custom, ns):
@@ -104,7 +117,10 @@ def test_strategic_merge_patch_merges_maps_and_replaces_lists(core, server, cust
     create_network(custom, ns)
     status, body = http(server, "PATCH", f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/networks/net",
                         {"spec": {"type": "x"}}, content_type=SMP)
-    assert status == 415 and body["reason"] == "UnsupportedMediaType"
+    assert status == 415 and body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "UnsupportedMediaType", "code": 415,
+                                      "message": "the body of the request was in an unknown format - accepted media "
+                                                 "types include: application/json-patch+json, "
+                                                 "application/merge-patch+json, application/apply-patch+yaml"}
 
 
 def test_patch_with_stale_resource_version_is_409(core, ns):
