@@ -91,7 +91,7 @@ class WebhookServer:
     async def start(self) -> None:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.add_routes([self._route(path, handler) for path, handler in self.handlers.items()])
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port, ssl_context=self.context).start()
         self.port = self._runner.addresses[0][1]
