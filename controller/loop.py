@@ -30,6 +30,7 @@ from controller.errors import ConfigurationError, TransientError
 from controller.kube import CLUSTERS, NETWORKS, Conflict, Kube
 from controller.reconciler import NETWORK, Reconciler
 from controller.render import Renderer
+from controller.webhooks.shoot import ShootWebhook
 from controller.server import Servers
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,9 @@ class Controller:
         self._stop = asyncio.Event()
         self.queue = WorkQueue()
         await self.servers.start()
+        webhook = getattr(self.reconciler, "shoot_webhook", None)
+        if webhook is not None:  # served on every replica, leader or not
+            await webhook.start()
         informers = [self._spawn(self._informer(NETWORKS, self._on_network))]
         if self.args.ignore_operation_annotation:
             informers.append(self._spawn(self._informer(CLUSTERS, self._on_cluster)))
@@ -215,6 +219,8 @@ class Controller:
                 task.cancel()
         finally:
             await self._shutdown(informers, workers)
+            if webhook is not None:
+                await webhook.stop()
         return self.exit_code
 
     async def _shutdown(self, informers: list[asyncio.Task], workers: list[asyncio.Task]) -> None:
@@ -515,6 +521,7 @@ def build_controller(args) -> Controller:
                             ignore_operation_annotation=args.ignore_operation_annotation)
     controller = Controller(args, kube, reconciler, renderer)
     reconciler.identity = controller.identity
+    reconciler.shoot_webhook = ShootWebhook.from_args(args, mappings, kube)
     return controller
 
 

@@ -25,6 +25,7 @@ from controller.errors import ERR_CONFIGURATION_PROBLEM, ConfigurationError, Tra
 from controller.kube import Kube, NotFound
 from controller.mapping import TypeMapping
 from controller.render import Renderer
+from controller.webhooks import shootresources as shoot_resources
 
 # "<namespace>/<name>" of the Network being worked on; the log formatter of `loop` puts it on every line.
 NETWORK = contextvars.ContextVar("network", default="")
@@ -205,6 +206,9 @@ class Reconciler:
         for obj in await self._monitoring_objects(network, mapping, shoot):
             if (await self.kube.apply_object(obj)).changed:
                 changes.append(f"applied {obj['kind']} {obj['metadata']['name']}")
+        # The shoot webhook (set by `loop` when the controller serves one), see controller/webhooks/shoot.py.
+        changes += await shoot_resources.apply(self.kube, getattr(self, "shoot_webhook", None), mapping,
+                                               network["metadata"]["namespace"])
         return _Applied(changes, desired.status)
 
     async def _live_inputs(self, network: dict, mapping: TypeMapping, shoot: dict) -> dict:
@@ -262,6 +266,7 @@ class Reconciler:
                       for o in legacy)]:
             if await self.kube.delete_object(obj["apiVersion"], obj["kind"], namespace, obj["metadata"]["name"]):
                 changes.append(f"deleted {obj['kind']} {obj['metadata']['name']}")
+        changes += await shoot_resources.delete(self.kube, mapping, namespace)
         if await self.kube.get_managed_resource(namespace, mapping.managed_resource) is not None:
             changes.append(f"deleted ManagedResource {mapping.managed_resource}")
         await self.kube.delete_managed_resource(namespace, mapping.managed_resource)
@@ -272,6 +277,7 @@ class Reconciler:
     async def _migrate(self, network: dict, mapping: TypeMapping, shoot: dict) -> _Applied:
         """Keep the shoot's objects, remove everything seed-side."""
         await self.kube.set_keep_objects(network["metadata"]["namespace"], mapping.managed_resource)
+        await shoot_resources.keep_objects(self.kube, mapping, network["metadata"]["namespace"])
         return await self._delete(network, mapping, shoot)
 
     async def _wait_until_deleted(self, namespace: str, name: str) -> None:
