@@ -141,7 +141,7 @@ def test_deployment_follows_gardener_conventions():
     assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
-    assert ports == {"metrics": 8080, "health": 8081}
+    assert ports == {"metrics": 8080, "health": 8081, "webhook-server": 10250}
     assert c["livenessProbe"]["httpGet"]["port"] == c["readinessProbe"]["httpGet"]["port"] == "health"
 
 
@@ -203,7 +203,8 @@ def test_configured_args_are_accepted_by_the_run_parser():
     assert args.health_bind_address == ":9091"
     assert args.gardener_version == "1.120.0"
     c = controller_container(objects)
-    assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"metrics": 9090, "health": 9091}
+    assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"metrics": 9090, "health": 9091,
+                                                                 "webhook-server": 10250}
     assert find(objects, "Service", NAME)["spec"]["ports"][0]["port"] == 9090
     # The leader election Lease named by the flag is the one RBAC allows to update.
     rules = find(objects, "Role", NAME)["rules"]
@@ -317,9 +318,13 @@ def test_service():
     objects = render()
     svc = find(objects, "Service", NAME)
     assert svc["spec"]["selector"] == deployment(objects)["spec"]["selector"]["matchLabels"]
-    assert svc["spec"]["ports"] == [{"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}]
+    assert svc["spec"]["ports"] == [{"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"},
+                                    {"name": "webhook-server", "port": 443, "targetPort": "webhook-server",
+                                     "protocol": "TCP"}]
     allowed = svc["metadata"]["annotations"]["networking.resources.gardener.cloud/from-all-seed-scrape-targets-allowed-ports"]
     assert yaml.safe_load(allowed) == [{"protocol": "TCP", "port": 8080}]
+    webhook = svc["metadata"]["annotations"]["networking.resources.gardener.cloud/from-all-webhook-targets-allowed-ports"]
+    assert yaml.safe_load(webhook) == [{"protocol": "TCP", "port": 10250}]
     assert "trafficDistribution" not in svc["spec"]
 
 
@@ -363,7 +368,8 @@ def test_rbac_grants_exactly_what_the_controller_calls():
     assert _granted(role["rules"]) == {
         ("coordination.k8s.io", "leases", "create", "*"),
         *{("coordination.k8s.io", "leases", v, n) for v in ("get", "update")
-          for n in ("networking-leader-election", "gardener-extension-heartbeat")}}
+          for n in ("networking-leader-election", "gardener-extension-heartbeat")},
+        ("", "secrets", "update", "gardener-extension-networking-webhook-cert")}
     for kind, name in (("ClusterRoleBinding", CLUSTER_ROLE), ("RoleBinding", NAME)):
         binding = find(objects, kind, name)
         assert binding["roleRef"]["name"] == name
@@ -467,3 +473,30 @@ def test_dockerfile_copies_what_the_controller_reads():
         assert mapping.chart.relative_to(ROOT).parts[:2] == ("charts", "internal")
     assert 'ENTRYPOINT ["gardener-extension-networking"]' in dockerfile
     assert "USER 65532" in dockerfile
+
+
+# ------------------------------------------------------------------------------- shoot webhook
+
+
+def test_shoot_webhook_flags_point_the_shoots_at_the_service():
+    """The controller serves /shoot on the webhook port; the URL it ships into cilium shoots is this
+    Service (443 -> webhook-server) in the release namespace, and its certificate Secret is the one the
+    Role lets it replace."""
+    objects = render()
+    args = run_args(objects)
+    assert args.webhook_config_server_port == 10250
+    assert args.webhook_config_namespace == NAMESPACE
+    assert args.webhook_config_service_name == find(objects, "Service", NAME)["metadata"]["name"] == NAME
+    assert args.webhook_config_service_port == 443
+    assert args.webhook_config_mode == "service"
+    secret = args.webhook_cert_secret or f"{args.webhook_config_service_name}-webhook-cert"
+    assert ("", "secrets", "update", secret) in _granted(find(objects, "Role", NAME)["rules"])
+
+
+def test_shoot_webhook_can_be_switched_off():
+    objects = render({"webhookConfig": {"enabled": False}})
+    args = run_args(objects)
+    assert args.webhook_config_server_port == 0
+    assert [p["name"] for p in find(objects, "Service", NAME)["spec"]["ports"]] == ["metrics"]
+    assert [p["name"] for p in controller_container(objects)["ports"]] == ["metrics", "health"]
+    assert not any(r["resources"] == ["secrets"] for r in find(objects, "Role", NAME)["rules"])
