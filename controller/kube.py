@@ -27,7 +27,7 @@ from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 
 from controller.errors import ConfigurationError, TransientError
-from controller.files import parse_document
+from controller.files import load_document, parse_document
 from controller.managedresource import GC_LABEL, REFERENCE_PREFIX
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,11 @@ class Kube:
         """From a kubeconfig file, else the in-cluster service account."""
         configuration = k8s.Configuration()
         if kubeconfig:
-            k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+            load_document(kubeconfig)  # the hardened loader first: limits, encoding, one clear line
+            try:
+                k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+            except Exception:  # noqa: BLE001 - any message could quote the kubeconfig: name the file only
+                raise ConfigurationError(f"{kubeconfig}: not a usable kubeconfig") from None
         else:
             k8s_config.load_incluster_config(client_configuration=configuration)
         return cls(k8s.ApiClient(configuration), qps, burst)

@@ -4,6 +4,7 @@ traceback, never a hang (an alias bomb fails in well under a second)."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -133,7 +134,7 @@ def test_bad_image_vector_and_configuration_exit_2(tmp_path, capsys, monkeypatch
     assert code == 2 and lines == [
         f"{tmp_path}/images.yaml: images[0].repository: Invalid value: \"evil\\u2028kind: Secret\": "
         "must be printable ASCII without spaces",
-        f"{tmp_path}/images.yaml: images[1]: Required value: name and repository are required"]
+        f"{tmp_path}/images.yaml: images[1]: Invalid value: must be an object"]
     monkeypatch.setenv("IMAGEVECTOR_OVERWRITE", write(tmp_path, "bomb.yaml", BOMB))
     code, lines = run_cli(capsys, "validate", "--network", network)
     assert code == 2 and "alias" in lines[0]
@@ -144,3 +145,22 @@ def test_bad_image_vector_and_configuration_exit_2(tmp_path, capsys, monkeypatch
     assert code == 2 and lines == [
         f"{tmp_path}/c.yaml: clientConnection: Invalid value: \"x\": must be an object",
         f"{tmp_path}/c.yaml: featureGates: Invalid value: [\"x\"]: must be an object"]
+
+
+@pytest.mark.parametrize("content, line", [
+    (BOMB, "aliases are expanded"),
+    ("apiVersion: v1\nusers:\n- name: x\n  user:\n    token: SECRET-TOKEN-42: [\n", "not valid YAML"),
+    ("apiVersion: v1\nkind: Config\nusers:\n- name: x\n  user: {token: SECRET-TOKEN-42}\n", "not a usable kubeconfig"),
+])
+def test_a_bad_seed_kubeconfig_exits_2_without_its_content(tmp_path, capsys, content, line):
+    path = write(tmp_path, "kubeconfig", content)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level  # `run` configures logging for the process
+    try:
+        code, lines = run_cli(capsys, "run", "--kubeconfig", path, "--types", "calico",
+                              "--health-bind-address", "0", "--metrics-bind-address", "0")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(path) and line in lines[0], lines
+    assert "SECRET-TOKEN-42" not in "\n".join(lines)
