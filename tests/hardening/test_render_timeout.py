@@ -6,7 +6,6 @@ that escapes the group."""
 from __future__ import annotations
 
 import asyncio
-import os
 import pathlib
 import time
 from types import SimpleNamespace
