@@ -18,9 +18,10 @@ import yaml
 
 import controller
 from controller import pipeline, shapes, shoot as shoots
-from controller.config import ControllerConfig, load_image_overwrite, parse_config
+from controller.config import ControllerConfig, parse_config
 from controller.errors import ConfigurationError, FieldError, TransientError
 from controller.files import load_document
+from controller.imagevector import load_overwrite
 from controller.managedresource import secret_manifest
 from controller.mapping import TypeMapping, load_mappings
 from controller.mapping.loader import MappingFileError
@@ -40,7 +41,7 @@ def load_config(path: str | None, mappings: dict[str, TypeMapping]) -> Controlle
     for mapping in mappings.values():
         known.setdefault(mapping.config_api_version, {}).update(mapping.feature_gates)
     doc = load_document(path, "ControllerConfiguration") if path else None
-    images = load_image_overwrite()
+    images = load_overwrite()
     try:
         return parse_config(doc, known, images)
     except ConfigurationError as exc:

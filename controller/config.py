@@ -3,21 +3,18 @@
 Read once at start-up by `cli`. The format is the Go extensions' own (apiVersion
 `<type>.networking.extensions.config.gardener.cloud/v1alpha1`, kind `ControllerConfiguration`,
 `clientConnection`, `featureGates`), so existing ControllerDeployments keep working; unknown fields and
-unknown feature gates are errors. Images can be overridden the Gardener way, with an image vector
-file named by `IMAGEVECTOR_OVERWRITE`.
+unknown feature gates are errors. The image vector overwrite (`IMAGEVECTOR_OVERWRITE`, read by
+`imagevector`) travels in the same object.
 """
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass, field
 
 from controller.errors import ConfigurationError, FieldError
-from controller.files import load_document
+from controller.imagevector import ImageSource
 
 KIND = "ControllerConfiguration"
-_IMAGE_PART = re.compile(r"^[\x21-\x7e]+\Z")  # image names, repositories and tags end up in chart values
 _CLIENT_FIELDS = {"acceptContentTypes": str, "contentType": str, "qps": (int, float), "burst": int,
                   "kubeconfig": str}
 
@@ -29,7 +26,7 @@ class ControllerConfig:
     burst: int = 130
     kubeconfig: str = ""
     feature_gates: dict[str, bool] = field(default_factory=dict)
-    images: dict[str, str] = field(default_factory=dict)
+    images: tuple[ImageSource, ...] = ()  # the image vector overwrite
 
     def gates_for(self, declared: dict[str, bool]) -> dict[str, bool]:
         """The gates one mapping declares, with their defaults overridden by this configuration."""
@@ -37,11 +34,11 @@ class ControllerConfig:
 
 
 def parse_config(doc: dict | None, known_api_versions: dict[str, dict[str, bool]],
-                 images: dict[str, str] | None = None) -> ControllerConfig:
+                 images: tuple[ImageSource, ...] = ()) -> ControllerConfig:
     """Check a decoded ControllerConfiguration; `known_api_versions` maps each served type's config
     apiVersion to the feature gates that type declares."""
     if not doc:
-        return ControllerConfig(images=images or {})
+        return ControllerConfig(images=images)
     errors = []
     api_version = doc.get("apiVersion")
     if not isinstance(api_version, str) or api_version not in known_api_versions:
@@ -75,32 +72,6 @@ def parse_config(doc: dict | None, known_api_versions: dict[str, dict[str, bool]
     return ControllerConfig(
         api_version=api_version, qps=float(client.get("qps", 100)), burst=int(client.get("burst", 130)),
         kubeconfig=client.get("kubeconfig", ""),
-        feature_gates=dict(gates), images=images or {},
+        feature_gates=dict(gates), images=images,
     )
 
-
-def load_image_overwrite(path: str | None = None) -> dict[str, str]:
-    """`IMAGEVECTOR_OVERWRITE` (Gardener image vector: `images: [{name, repository, tag}]`) as name -> ref."""
-    path = path or os.environ.get("IMAGEVECTOR_OVERWRITE")
-    if not path:
-        return {}
-    doc = load_document(path)
-    images = doc.get("images") or []
-    if not isinstance(images, list):
-        raise ConfigurationError(FieldError(f"{path}: images", "Invalid", "must be a list"))
-    result, errors = {}, []
-    for index, image in enumerate(images):
-        where = f"{path}: images[{index}]"
-        if not isinstance(image, dict) or not image.get("name") or not image.get("repository"):
-            errors.append(FieldError(where, "Required", "name and repository are required"))
-            continue
-        for key in ("name", "repository", "tag"):
-            value = image.get(key)
-            if value is not None and not (isinstance(value, str) and _IMAGE_PART.match(value)):
-                errors.append(FieldError(f"{where}.{key}", "Invalid", "must be printable ASCII without spaces",
-                                         value if isinstance(value, str) else None))
-        tag = image.get("tag")
-        result[image["name"]] = f"{image['repository']}:{tag}" if tag else image["repository"]
-    if errors:
-        raise ConfigurationError(errors)
-    return result

@@ -13,6 +13,7 @@ from controller import shapes
 from controller import shoot as shoots
 from controller.config import ControllerConfig
 from controller.errors import ConfigurationError, FieldError
+from controller.imagevector import images_for
 from controller.managedresource import build_managed_resource, build_secret
 from controller.mapping import MappingResult, TypeMapping, apply_rules
 from controller.mapping.decode import decode_provider_config
@@ -59,7 +60,7 @@ def build_inputs(mapping: TypeMapping, network: dict, shoot: dict, config: Contr
         "network": {"metadata": network.get("metadata") or {}, "spec": network.get("spec") or {}},
         "shoot": shoot,
         "featureGates": config.gates_for(mapping.feature_gates),
-        "images": dict(config.images),
+        "images": images_for(mapping.chart, config.images, shoots.kube_version(shoot)),
         "live": dict(live or {}),
     }
 

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from controller.cli import build_parser, load_config
-from controller.config import load_image_overwrite
 from controller.errors import ConfigurationError
+from controller import imagevector
 from controller.mapping import load_mappings
 from tests.helpers import (EXAMPLE, MAPPINGS, ROOT, container, env, find, manifests_with_helm3_and_helm4, names,
                            render_chart, validate_objects)
@@ -282,7 +282,7 @@ def test_image_vector_overwrite_is_read_by_the_controller(tmp_path):
     data = find(render({"imageVectorOverwrite": IMAGE_VECTOR}), "ConfigMap", f"{NAME}-imagevector-overwrite")["data"]
     path = tmp_path / "images_overwrite.yaml"
     path.write_text(data["images_overwrite.yaml"])
-    assert load_image_overwrite(str(path)) == {"calico-node": "registry.example.com/calico/node:v3.30.3"}
+    assert imagevector.find(imagevector.load_overwrite(str(path)), "calico-node") == "registry.example.com/calico/node:v3.30.3"
 
 
 def test_no_image_vector_overwrite_by_default():

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from controller import pipeline
+from controller import imagevector, pipeline
 from controller.config import ControllerConfig
 from controller.mapping import load_mapping
 from tests.factories import network, shoot
@@ -315,7 +315,8 @@ def test_cluster_proportional_default_preserves_resources():
 def test_images_from_the_chart_and_overridden_by_the_image_vector():
     assert container(find(objects({}), "DaemonSet", "calico-node"), "calico-node")["image"] == \
         "quay.io/calico/node:v3.31.6"
-    config = ControllerConfig(images={"calico-node": "registry.example.com/calico/node:v9"})
+    config = ControllerConfig(images=imagevector.read(
+        {"images": [{"name": "calico-node", "repository": "registry.example.com/calico/node", "tag": "v9"}]}))
     assert container(find(objects({}, config=config), "DaemonSet", "calico-node"), "calico-node")["image"] == \
         "registry.example.com/calico/node:v9"
 
