@@ -34,6 +34,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import pyhelm3
+import semver
 import yaml
 from pyhelm3 import errors as helm_errors
 
@@ -82,6 +83,15 @@ class GroupCommand(pyhelm3.Command):
         if proc.returncode != 0:
             raise helm_errors.Error(proc.returncode, stdout, stderr)
         return stdout
+
+    def client_version(self):
+        """`helm version` without a shell and with the same timeout (pyhelm3 calls it at start-up)."""
+        try:
+            proc = subprocess.run([self._executable, "version", "--template", "{{ .Version }}"],
+                                  capture_output=True, check=True, timeout=self.timeout, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            raise TransientError(f"helm version did not finish within {self.timeout:g}s") from None
+        return semver.Version.parse(proc.stdout.decode().strip().removeprefix("v"))
 
     def _kill(self, proc: asyncio.subprocess.Process) -> None:
         """SIGKILL to the group; the process is forgotten once it has been reaped (in the background, so
@@ -155,7 +165,7 @@ class Renderer:
         self.command = GroupCommand(executable=self.binary, timeout=timeout)
         try:
             self.client = pyhelm3.Client(command=self.command, executable=self.binary)
-        except (AssertionError, OSError, subprocess.CalledProcessError) as exc:  # pyhelm3 asserts it exists
+        except (AssertionError, OSError, ValueError, subprocess.CalledProcessError) as exc:  # pyhelm3 asserts it exists
             raise TransientError(f"helm binary {self.binary!r} is not usable: {exc}") from exc
         self.version = str(self.client.version)
         self._max_parallel = max_parallel or os.cpu_count() or 2

@@ -130,3 +130,13 @@ def test_readiness_reports_helm_processes_past_their_deadline(tmp_path, monkeypa
 
     asyncio.run(main())
     assert not alive(int(pidfile.read_text()))
+
+
+def test_a_helm_that_hangs_at_start_up_is_a_clear_error(tmp_path):
+    path = tmp_path / "helm"
+    path.write_text("#!/bin/sh\nexec sleep 1000\n")
+    path.chmod(0o755)
+    started = time.monotonic()
+    with pytest.raises(TransientError, match="helm version did not finish within 1s"):
+        Renderer(str(path), timeout=1.0)
+    assert time.monotonic() - started < 5
