@@ -1,5 +1,5 @@
 """Checklist: real kubectl 1.34 against the server (get incl. -A/-o yaml/-w and server-side Tables,
-apply -f, annotate, label, delete)."""
+apply -f, annotate, label, delete, create of built-in kinds as protobuf, delete --dry-run=server)."""
 
 import base64
 import json
