@@ -1,8 +1,9 @@
-"""Entry points of `gardener-extension-networking`: run | admission | render | validate | version.
+"""Entry points of `gardener-extension-networking`: run | admission | render | validate | diff | version.
 
 `render` and `validate` run the pure pipeline offline on files (`validate --shoot` the admission
-checks); `run` starts the controller loop; `admission` serves the Shoot admission webhooks.
-Exit codes: 0 success, 2 configuration problem (one line per field error on stderr), 1 anything else
+checks); `run` starts the controller loop; `admission` serves the Shoot admission webhooks; `diff`
+(controller/diff.py) shows what a reconcile would change, with `diff`'s exit codes (0 same, 1 changes, 2
+errors). Otherwise exit codes: 0 success, 2 configuration problem (one line per field error on stderr), 1 anything else
 (one line, no traceback).
 """
 
@@ -122,6 +123,12 @@ def cmd_run(args) -> int:
     return run_controller(args)
 
 
+def cmd_diff(args) -> int:
+    from controller.diff import run  # pulls in the API client
+
+    return run(args)
+
+
 def cmd_admission(args) -> int:
     from controller.admission.command import run_admission  # pulls in the API client and aiohttp
 
@@ -151,6 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the controller")
     add_run_arguments(run)
     run.set_defaults(func=cmd_run)
+
+    diff = sub.add_parser("diff", help="what a reconcile with these charts and mappings would change "
+                                       "(exit 0: nothing, 1: something, 2: errors)")
+    diff.add_argument("--network", help="file with one Network, diffed offline against --against")
+    diff.add_argument("--against", help="what is deployed: the ManagedResource's Secret(s) as YAML "
+                                        "(kubectl get secret -o yaml) or a manifest stream")
+    diff.add_argument("--cluster", help="file with the Network's Cluster object (default: the default shoot)")
+    diff.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG", ""),
+                      help="kubeconfig of a seed: every Network there, read-only (env KUBECONFIG)")
+    diff.add_argument("--config", help="ControllerConfiguration file (feature gates) of the seed's controller")
+    diff.set_defaults(func=cmd_diff)
 
     admission = sub.add_parser("admission", help="serve the admission webhooks for Shoots (garden cluster)")
     add_admission_arguments(admission)
