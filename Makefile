@@ -7,10 +7,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: setup start render test test-fast test-binaries bench clean
 
-$(STAMP): pyproject.toml hack/install-tools.py
+$(STAMP): pyproject.toml constraints.txt hack/install-tools.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --upgrade pip -c constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	$(BIN)/python hack/install-tools.py
 	touch $(STAMP)
 
