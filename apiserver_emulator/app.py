@@ -79,7 +79,7 @@ def _integer(query, name: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise bad_request(f"invalid {name} {value!r}: must be an integer") from None
+        raise bad_request(f'strconv.ParseInt: parsing "{value}": invalid syntax') from None
 
 
 class ApiServer:
@@ -161,6 +161,8 @@ class ApiServer:
             candidate = self.registry.lookup(group, version, parts[2])
             if candidate is not None and candidate.namespaced:
                 namespace, parts = parts[1], parts[2:]
+            elif candidate is not None:  # a cluster-scoped resource under a namespace: no such route
+                raise PlainNotFound()
         rt = self.registry.lookup(group, version, parts[0])
         if rt is None or len(parts) > 3 or (namespace is not None and not rt.namespaced):
             raise resource_not_found()
@@ -214,7 +216,7 @@ class ApiServer:
             return self._respond(request, rt, obj, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]})
         if verb == "create":
             if rt.namespaced and namespace is None:
-                raise ApiError(405, "the server does not allow this method on the requested resource")
+                raise ApiError(405, "the server does not allow this method on the requested resource", details={})
             body = await self._body(request, rt)
             return json_response(self.rest.create(rt, namespace, body, dry_run, strict), 201)
         if verb == "update":
@@ -240,7 +242,7 @@ class ApiServer:
                                                 dry_run or self._dry_run(options))
             return json_response({"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
                                   "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": items})
-        raise ApiError(405, "the server does not allow this method on the requested resource")
+        raise ApiError(405, "the server does not allow this method on the requested resource", details={})
 
     @staticmethod
     def _matcher(query, rt: ResourceType):

@@ -30,7 +30,7 @@ class ApiError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-        self.reason = reason or REASONS.get(code, "Unknown")
+        self.reason = REASONS.get(code, "Unknown") if reason is None else reason  # "": none (a plain Go error)
         self.details = details
 
     def status(self) -> dict:
@@ -40,7 +40,7 @@ class ApiError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
+            **({"reason": self.reason} if self.reason else {}),
             "code": self.code,
         }
         if self.details is not None:
@@ -53,8 +53,8 @@ def _qualified(plural: str, group: str) -> str:
 
 
 def details(name: str, group: str, kind: str, **more) -> dict:
-    """StatusDetails as Go serialises them: an empty group is omitted."""
-    return {"name": name, **({"group": group} if group else {}), "kind": kind, **more}
+    """StatusDetails as Go serialises them: an empty name or group is omitted."""
+    return {**({"name": name} if name else {}), **({"group": group} if group else {}), "kind": kind, **more}
 
 
 def not_found(plural: str, group: str, name: str) -> ApiError:

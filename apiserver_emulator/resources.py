@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 import yaml
 
+from .errors import ApiError, bad_request
 from .schema import StructuralSchema
 from .tables import AGE, NAME, Column, printer_column
 
@@ -71,7 +73,41 @@ class ResourceType:
         return entries
 
 
+_BASE64 = re.compile(r"[A-Za-z0-9+/]")
+_GO_JSON_TYPES = {bool: "bool", int: "number", float: "number", list: "array", dict: "object"}
+
+
+def _undecodable(kind: str, why: str) -> ApiError:
+    return bad_request(f'{kind} in version "v1" cannot be handled as a {kind}: {why}')
+
+
+def _check_strings(kind: str, field: str, values) -> None:
+    for value in (values or {}).values():
+        if value is not None and not isinstance(value, str):
+            raise _undecodable(kind, f"json: cannot unmarshal {_GO_JSON_TYPES.get(type(value), 'value')} into Go "
+                                     f"struct field {kind}.{field} of type string")
+
+
+def _check_base64(kind: str, field: str, values) -> None:
+    """[]byte fields: base64 strings, as Go's decoder reads them."""
+    _check_strings(kind, field, values)
+    for value in (values or {}).values():
+        text = (value or "").rstrip("=")
+        bad = next((i for i, char in enumerate(text) if not _BASE64.match(char)), None)
+        if bad is None and len(text) % 4 == 1:
+            bad = len(text) - 1
+        if bad is not None:
+            raise _undecodable(kind, f"illegal base64 data at input byte {bad}")
+
+
+def _prepare_configmap(obj: dict, old: dict | None) -> None:
+    _check_strings("ConfigMap", "data", obj.get("data"))
+    _check_base64("ConfigMap", "binaryData", obj.get("binaryData"))
+
+
 def _prepare_secret(obj: dict, old: dict | None) -> None:
+    _check_base64("Secret", "data", obj.get("data"))
+    _check_strings("Secret", "stringData", obj.get("stringData"))
     string_data = obj.pop("stringData", None) or {}
     if string_data:
         data = obj.setdefault("data", {}) or {}
@@ -143,7 +179,8 @@ def _builtins() -> list[ResourceType]:
                               Column("Data", "string", _count("data")), AGE),
                      prepare=_prepare_secret, validate=_validate_secret, field_labels=(*_META, "type")),
         ResourceType("", "v1", "configmaps", "configmap", "ConfigMap", True, ("cm",),
-                     columns=(NAME, Column("Data", "string", _count("data", "binaryData")), AGE)),
+                     columns=(NAME, Column("Data", "string", _count("data", "binaryData")), AGE),
+                     prepare=_prepare_configmap),
         ResourceType("", "v1", "events", "event", "Event", True, ("ev",), validate=_validate_event,
                      field_labels=_EVENT_FIELDS),
         ResourceType("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, ("sa",)),

@@ -98,6 +98,8 @@ class Rest:
             objects = [o for o in objects if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > after]
         items = []
         meta = {"resourceVersion": str(self.store.resource_version)}
+        if rt.custom:
+            meta["continue"] = ""  # unstructured lists carry the empty token
         for index, obj in enumerate(objects):
             if not matches(obj):
                 continue
@@ -126,7 +128,8 @@ class Rest:
         else:
             meta.pop("namespace", None)
         if meta.get("resourceVersion"):
-            raise errors.bad_request("resourceVersion should not be set on objects to be created")
+            # a plain error of the storage layer: 500 without a reason
+            raise ApiError(500, "resourceVersion should not be set on objects to be created", reason="")
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = self._generate_name(rt, meta)
         self._validate_name(rt, meta)
@@ -176,7 +179,8 @@ class Rest:
             patched = json_patch(old, document)
         elif content_type == MERGE_PATCH:
             if not isinstance(document, dict):
-                raise errors.bad_request("merge patch must be a JSON object")
+                raise errors.bad_request("error decoding patch: json: cannot unmarshal array into Go value of type "
+                                         "map[string]interface {}")
             patched = merge_patch(old, document)
         elif content_type == STRATEGIC_MERGE_PATCH and not rt.custom:
             patched = strategic_merge_patch(old, document)
@@ -253,6 +257,9 @@ class Rest:
         if api_version and api_version != rt.api_version:
             raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
                                      f"API version ({rt.api_version})")
+        if kind and kind != rt.kind and rt.custom:
+            raise errors.invalid(kind, rt.group, (body.get("metadata") or {}).get("name", ""), [{
+                "reason": "FieldValueInvalid", "field": "kind", "message": f'Invalid value: "{kind}": must be {rt.kind}'}])
         if kind and kind != rt.kind:
             raise errors.bad_request(f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")
         return {**body, "apiVersion": rt.api_version, "kind": rt.kind}
@@ -266,8 +273,9 @@ class Rest:
     def _validate_name(self, rt: ResourceType, meta: dict) -> None:
         name = meta.get("name")
         if not name:
-            raise errors.invalid(rt.kind, rt.group, "", [{"reason": "FieldValueRequired", "field": "metadata.name",
-                                                          "message": "Required value: name or generateName is required"}])
+            causes = [{"reason": "FieldValueRequired", "field": "metadata.name",
+                       "message": "Required value: name or generateName is required"}]
+            raise errors.invalid(rt.kind, rt.group, "", causes + (rt.schema.not_checked() if rt.schema else []))
         if len(name) > 253 or not _NAME.match(name):
             raise errors.invalid(rt.kind, rt.group, name, [{
                 "reason": "FieldValueInvalid", "field": "metadata.name",
@@ -308,7 +316,7 @@ class Rest:
             else:
                 result.pop("status", None)
             if rt.schema:
-                rt.schema.admit(result, rt.kind, rt.group, strict)
+                rt.schema.admit(result, rt.kind, rt.group, strict, status_only=True)
         else:
             result = new
             meta = result["metadata"] = dict(result.get("metadata") or {})

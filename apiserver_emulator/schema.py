@@ -56,8 +56,10 @@ def _field(path) -> str:
     return text
 
 
-def _cause(error: jsonschema.ValidationError) -> dict:
+def _cause(error: jsonschema.ValidationError, status_only: bool = False) -> dict:
     where = _field(error.absolute_path)
+    # writes to /status are validated against the status schema: messages name paths below it
+    named = where.removeprefix("status.") if status_only else where
     if error.validator == "required":
         missing = re.match(r"'(.*)' is a required property", error.message)
         name = missing.group(1) if missing else "?"
@@ -71,7 +73,7 @@ def _cause(error: jsonschema.ValidationError) -> dict:
         actual = _json_type(error.instance)
         expected = error.validator_value[0] if isinstance(error.validator_value, list) else error.validator_value
         return {"reason": "FieldValueTypeInvalid",
-                "message": f'Invalid value: "{actual}": {where} in body must be of type {expected}: "{actual}"',
+                "message": f'Invalid value: "{actual}": {named} in body must be of type {expected}: "{actual}"',
                 "field": where}
     return {"reason": "FieldValueInvalid", "message": f"Invalid value: {error.message}", "field": where}
 
@@ -112,7 +114,11 @@ class StructuralSchema:
         translated.setdefault("properties", {})["metadata"] = {"type": "object"}
         self._validator = jsonschema.Draft4Validator(translated)
 
-    def admit(self, obj: dict, kind: str, group: str, strict: bool = False) -> None:
+    def not_checked(self) -> list[dict]:
+        """The cause the real server adds when blocking errors keep it from evaluating CEL rules."""
+        return [dict(_CEL_NOT_CHECKED)] if self.has_rules else []
+
+    def admit(self, obj: dict, kind: str, group: str, strict: bool = False, status_only: bool = False) -> None:
         """Prune and default ``obj`` in place, then validate it (422 Invalid with causes)."""
         pruned: list[str] = []
         for key in list(obj):
@@ -129,7 +135,7 @@ class StructuralSchema:
             version = str(obj.get("apiVersion", "")).rpartition("/")[2]
             raise ApiError(400, f'{kind} in version "{version}" cannot be handled as a {kind}: strict decoding '
                                 "error: " + ", ".join(f'unknown field "{p}"' for p in sorted(pruned)))
-        causes = [_cause(e) for e in sorted(self._validator.iter_errors(obj), key=_order)]
+        causes = [_cause(e, status_only) for e in sorted(self._validator.iter_errors(obj), key=_order)]
         if self.has_rules and any(c["reason"] in _BLOCKING for c in causes):
             causes.append(dict(_CEL_NOT_CHECKED))
         if causes:

@@ -32,7 +32,10 @@ def test_namespace_is_filled_from_url_and_mismatch_is_400(core, ns, ns2):
     assert created.metadata.namespace == ns2
     with pytest.raises(ApiException) as error:
         core.create_namespaced_config_map(ns, {"metadata": {"name": "b", "namespace": ns2}})
-    assert error.value.status == 400 and error_body(error.value)["reason"] == "BadRequest"
+    assert error.value.status == 400 and error_body(error.value) == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "BadRequest",
+        "message": "the namespace of the provided object does not match the namespace sent on the request",
+        "code": 400}
 
 
 def test_create_in_missing_namespace_is_404(core):
@@ -58,8 +61,9 @@ def test_already_exists_is_409(custom, ns):
         custom.create_namespaced_custom_object(GROUP, VERSION, ns, "networks", network())
     body = error_body(error.value)
     assert error.value.status == 409
-    assert body["reason"] == "AlreadyExists" and body["kind"] == "Status" and body["status"] == "Failure"
-    assert body["details"] == {"name": "net", "group": GROUP, "kind": "networks"}
+    assert body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                    "reason": "AlreadyExists", "message": f'networks.{GROUP} "net" already exists',
+                    "details": {"name": "net", "group": GROUP, "kind": "networks"}, "code": 409}
 
 
 def test_invalid_name_is_422(core, ns):
@@ -174,3 +178,30 @@ def test_builtin_resources_controllers_touch(server, api, ns):
         ("net.1", None), (core_events[1].metadata.name, "ok")]
     assert listed["items"][1]["regarding"]["name"] == "net"
     assert core.read_namespaced_service_account("sa", ns).metadata.name == "sa"
+
+
+def test_malformed_creates_answer_like_the_real_server(server, ns):
+    networks = f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/networks"
+    status, body = http(server, "POST", networks, {**network(), "kind": "Other"})
+    assert (status, body["message"]) == (422, f'Other.{GROUP} "net" is invalid: kind: Invalid value: "Other": '
+                                              "must be Network")
+    status, body = http(server, "POST", networks, {**network(), "metadata": {"name": "net", "resourceVersion": "5"}})
+    assert (status, body) == (500, {  # a plain error of the storage layer: no reason
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": 500,
+        "message": "resourceVersion should not be set on objects to be created"})
+    status, body = http(server, "POST", networks, {**network(), "metadata": {}})
+    assert status == 422 and body["details"] == {"group": GROUP, "kind": "Network", "causes": [  # no empty name
+        {"reason": "FieldValueRequired", "field": "metadata.name",
+         "message": "Required value: name or generateName is required"},
+        {"reason": "FieldValueInvalid", "field": "<nil>",
+         "message": "Invalid value: null: some validation rules were not checked because the object was invalid; "
+                    "correct the existing errors to complete validation"}]}
+    for path, obj, message in (
+            ("configmaps", {"metadata": {"name": "a"}, "data": {"k": 1}}, 'ConfigMap in version "v1" cannot be '
+             "handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string"),
+            ("secrets", {"metadata": {"name": "s"}, "data": {"a": "not base64!"}},
+             'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 3')):
+        status, body = http(server, "POST", f"/api/v1/namespaces/{ns}/{path}", obj)
+        assert (status, body["reason"], body["message"]) == (400, "BadRequest", message)
+    status, body = http(server, "POST", "/api/v1/configmaps", {"metadata": {"name": "a"}})
+    assert (status, body["details"]) == (405, {})

@@ -1,9 +1,11 @@
 """Checklist: get/list (NotFound Status, list shape, label and field selectors, limit/continue)."""
 
+import urllib.error
+
 import pytest
 from kubernetes.client.rest import ApiException
 
-from .support import GROUP, VERSION, error_body, http, network
+from .support import GROUP, VERSION, error_body, http, network, urlopen
 
 
 def test_get_missing_is_404_with_standard_status(custom, core, ns):
@@ -111,3 +113,13 @@ def test_limit_and_continue(core, ns):
     first = core.list_namespaced_config_map(ns, limit=2, label_selector="even=True")
     rest = core.list_namespaced_config_map(ns, limit=2, label_selector="even=True", _continue=first.metadata._continue)
     assert [c.metadata.name for c in first.items + rest.items] == ["cm-0", "cm-2", "cm-4", "cm-6"]
+
+
+def test_list_details_and_bad_parameters(server, ns):
+    status, body = http(server, "GET", f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/networks")
+    assert status == 200 and body["metadata"]["continue"] == ""  # unstructured lists carry the empty token
+    status, body = http(server, "GET", f"/api/v1/namespaces/{ns}/configmaps?limit=x")
+    assert (status, body["message"]) == (400, 'strconv.ParseInt: parsing "x": invalid syntax')
+    with pytest.raises(urllib.error.HTTPError) as error:  # a cluster-scoped resource under a namespace
+        urlopen(server, f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/clusters/x")
+    assert error.value.code == 404 and error.value.read() == b"404 page not found\n"

@@ -56,10 +56,12 @@ def test_put_name_mismatch_is_400(core, ns):
     core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}})
     with pytest.raises(ApiException) as error:
         core.replace_namespaced_config_map("a", ns, {"metadata": {"name": "b"}})
-    assert error.value.status == 400
+    assert error.value.status == 400 and error_body(error.value) == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "BadRequest",
+        "message": "the name of the object (b) does not match the name on the URL (a)", "code": 400}
 
 
-def test_merge_patch(custom, ns):
+def test_merge_patch(server, custom, ns):
     create_network(custom, ns)
     patched = custom.patch_namespaced_custom_object(
         GROUP, VERSION, ns, "networks", "net", {"metadata": {"labels": {"a": "b"}}, "spec": {"ipFamilies": ["IPv4"]}})
@@ -67,6 +69,10 @@ def test_merge_patch(custom, ns):
     with pytest.raises(ApiException) as error:  # removing a required field fails validation
         custom.patch_namespaced_custom_object(GROUP, VERSION, ns, "networks", "net", {"spec": {"type": None}})
     assert error.value.status == 422
+    status, body = http(server, "PATCH", f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/networks/net", [1],
+                        content_type=MERGE)
+    assert (status, body["message"]) == (400, "error decoding patch: json: cannot unmarshal array into Go value of "
+                                              "type map[string]interface {}")
 
 
 def test_json_patch_and_failing_test_operation(core, server, ns):
@@ -129,13 +135,19 @@ def test_patch_with_stale_resource_version_is_409(core, ns):
     with pytest.raises(ApiException) as error:
         core.patch_namespaced_config_map("a", ns, {"metadata": {"resourceVersion": cm.metadata.resource_version},
                                                           "data": {"k": "2"}}, _content_type=MERGE)
-    assert error.value.status == 409
+    assert error.value.status == 409 and error_body(error.value) == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Conflict",
+        "message": 'Operation cannot be fulfilled on configmaps "a": the object has been modified; please apply '
+                   "your changes to the latest version and try again",
+        "details": {"name": "a", "kind": "configmaps"}, "code": 409}
 
 
 def test_patch_missing_object_is_404(core, ns):
     with pytest.raises(ApiException) as error:
         core.patch_namespaced_config_map("nope", ns, {"data": {}}, _content_type=MERGE)
-    assert error.value.status == 404
+    assert error.value.status == 404 and error_body(error.value) == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "NotFound",
+        "message": 'configmaps "nope" not found', "details": {"name": "nope", "kind": "configmaps"}, "code": 404}
 
 
 def test_noop_writes_keep_resource_version_and_emit_no_event(core, custom, api, ns):
@@ -181,6 +193,9 @@ def test_status_subresource_writes_only_status(custom, ns):
         custom.patch_namespaced_custom_object_status(GROUP, VERSION, ns, "networks", "net",
                                                      {"status": {"observedGeneration": "x"}})
     assert error.value.status == 422
+    assert error_body(error.value)["details"]["causes"][0] == {  # the message names the path below status
+        "reason": "FieldValueTypeInvalid", "field": "status.observedGeneration",
+        "message": 'Invalid value: "string": observedGeneration in body must be of type integer: "string"'}
 
 
 def test_main_resource_writes_ignore_status(custom, ns):
