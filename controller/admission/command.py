@@ -16,7 +16,7 @@ import logging
 import signal
 
 from controller.admission import handlers
-from controller.errors import TransientError
+from controller.errors import ConfigurationError, TransientError
 from controller.kube import Kube
 from controller.mapping import TypeMapping, load_mappings
 from controller.server import Servers
@@ -66,7 +66,7 @@ class Admission:
             try:
                 await step()
                 return
-            except TransientError as exc:
+            except (TransientError, ConfigurationError) as exc:  # 403/422 too: an operator may fix RBAC
                 log.warning("%s failed (retrying in %.0fs): %s", what, delay, exc)
                 try:
                     await asyncio.wait_for(self.stopping.wait(), delay)

@@ -16,7 +16,7 @@ import contextlib
 import logging
 
 from controller.admission.jsonpatch import diff
-from controller.errors import TransientError
+from controller.errors import ConfigurationError, TransientError
 from controller.kube import Kube
 from controller.mapping import TypeMapping
 from controller.webhooks import certs, registration
@@ -38,6 +38,13 @@ def shoot_handler(mappings: dict[str, TypeMapping]) -> Handler:
         obj = {**obj, "kind": obj.get("kind") or (request.get("kind") or {}).get("kind")}
         return patched(diff(obj, mutate(mutations, obj)))
     return handle
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    """The webhook task never ends on its own; if it dies (the port is taken, say), say so loudly."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("shoot webhook server stopped: %s (the shoots' node-local-dns changes are refused until "
+                  "the controller restarts)", task.exception(), exc_info=task.exception())
 
 
 class ShootWebhook:
@@ -67,13 +74,14 @@ class ShootWebhook:
     async def start(self) -> None:
         """Serve /shoot once the certificate is there (retried until it is)."""
         self._task = asyncio.create_task(self._run())
+        self._task.add_done_callback(_log_failure)
 
     async def _run(self) -> None:
         delay = 1.0
         while self.bundle is None:
             try:
                 self.bundle = await self.store.sync()
-            except TransientError as exc:
+            except (TransientError, ConfigurationError) as exc:
                 log.warning("webhook certificate not available yet (retrying): %s", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
@@ -85,7 +93,7 @@ class ShootWebhook:
             await asyncio.sleep(self.check_interval)
             try:
                 bundle = await self.store.sync()
-            except TransientError as exc:
+            except (TransientError, ConfigurationError) as exc:
                 log.warning("webhook certificate check failed (retrying): %s", exc)
                 continue
             if bundle != self.bundle:
