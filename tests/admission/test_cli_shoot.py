@@ -53,3 +53,10 @@ def test_network_and_shoot_are_exclusive(tmp_path, capsys):
         assert exc.code == 2
     else:
         raise AssertionError("argparse must refuse both")
+
+
+def test_the_example_shoot_is_valid(capsys):
+    from tests.helpers import EXAMPLE
+
+    assert main(["validate", "--shoot", str(EXAMPLE / "shoot.yaml")]) == 0
+    assert capsys.readouterr().out == "baz: valid cilium shoot\n"
