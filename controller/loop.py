@@ -165,6 +165,9 @@ class Controller:
         overdue = self.renderer.overdue()
         if overdue:
             return False, "helm renders past their deadline: " + "; ".join(overdue)
+        webhook = getattr(self.reconciler, "shoot_webhook", None)
+        if webhook is not None and not (webhook.server and webhook.server.started):
+            return False, "the shoot webhook is not serving yet (no certificate)"  # its failurePolicy is Fail
         return True, ""
 
     def request_stop(self, exit_code: int = 0) -> None:

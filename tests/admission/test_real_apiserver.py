@@ -202,6 +202,9 @@ def controller_with_webhook(real_cluster):
 
 def test_node_local_dns_objects_come_back_mutated(real_cluster, controller_with_webhook):
     cluster = real_cluster
+    running = controller_with_webhook
+    wait_for(lambda: running.controller.readiness()[0], timeout=30, message="ready once /shoot serves")
+    assert running.controller.reconciler.shoot_webhook.server.started
     cluster.create(example("cluster-baz.yaml"))
     network = example("network-cilium.yaml")
     network["metadata"]["annotations"] = {"gardener.cloud/operation": "reconcile"}
