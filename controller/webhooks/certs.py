@@ -3,9 +3,9 @@
 Pure builders (`new_bundle`, `renew`) plus `CertificateStore`, which keeps the bundle in one Secret of
 the server's namespace so that every replica serves the same certificate and the webhook
 configurations carry one caBundle. Rotation happens before expiry: the serving certificate when less
-than a fifth of its lifetime is left (or the host names changed), the CA likewise; a rotated CA stays
-in the caBundle (`ca-previous.crt`) until the next rotation, so callers that still hold the old bundle
-keep working. Errors reading or writing the Secret are `TransientError`s (retry); a Secret another
+than a fifth of its lifetime is left (or the host names changed), the CA likewise, keeping its key
+pair and name: a caBundle shipped before (a shoot's webhook not yet updated) still verifies the new
+serving certificate; the old CA certificate also stays in the bundle (`ca-previous.crt`). Errors reading or writing the Secret are `TransientError`s (retry); a Secret another
 replica wrote first wins (re-read, no overwrite).
 """
 
@@ -88,9 +88,11 @@ def _name(common_name: str) -> x509.Name:
 
 
 def new_ca(common_name: str, now: datetime.datetime | None = None,
-           validity: datetime.timedelta = CA_VALIDITY) -> tuple[bytes, bytes]:
+           validity: datetime.timedelta = CA_VALIDITY, key_pem: bytes | None = None) -> tuple[bytes, bytes]:
+    """A self-signed CA; with `key_pem` a renewed certificate for the same key pair and name, which a
+    client holding the old CA certificate still accepts as the issuer."""
     now = now or _now()
-    key = _key()
+    key = serialization.load_pem_private_key(key_pem, None) if key_pem else _key()
     cert = (x509.CertificateBuilder().subject_name(_name(common_name)).issuer_name(_name(common_name))
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + validity)
@@ -179,9 +181,12 @@ def renew(bundle: Bundle | None, common_name: str, hosts: list[str], now: dateti
     reason = renewal_reason(bundle, hosts, now)
     if not reason:
         return None
-    if bundle is None or reason == "ca due" or reason.startswith("unreadable"):
-        fresh = new_bundle(common_name, hosts, now, ca_validity, validity)
-        keep = bundle.ca_cert if bundle is not None and reason == "ca due" else b""
-        return Bundle(fresh.ca_cert, fresh.ca_key, fresh.cert, fresh.key, keep)
+    if reason == "ca due":
+        # Same key and name: caBundles shipped earlier (shoots not reconciled since) keep verifying the
+        # new serving certificate until the old CA certificate expires; the bundle carries both.
+        ca_cert, ca_key = new_ca(common_name, now, ca_validity, bundle.ca_key)
+        return Bundle(ca_cert, ca_key, *issue(ca_cert, ca_key, hosts, now, validity), bundle.ca_cert)
+    if bundle is None or reason.startswith("unreadable"):
+        return new_bundle(common_name, hosts, now, ca_validity, validity)
     return Bundle(bundle.ca_cert, bundle.ca_key, *issue(bundle.ca_cert, bundle.ca_key, hosts, now, validity),
                   bundle.previous_ca)

@@ -45,12 +45,16 @@ def test_serving_certificate_is_renewed_before_expiry_with_the_same_ca():
     assert certs.renewal_reason(renewed, HOSTS, later(300)) == ""
 
 
-def test_ca_is_renewed_before_expiry_and_the_old_one_stays_trusted():
+def test_ca_is_renewed_before_expiry_and_old_bundles_stay_valid():
     bundle = certs.new_bundle("svc", HOSTS, NOW)
     renewed = certs.renew(bundle, "svc", HOSTS, later(3 * 365 - 100))
     assert renewed.ca_cert != bundle.ca_cert
     assert renewed.ca_bundle == renewed.ca_cert + bundle.ca_cert
     assert certs.renewal_reason(renewed, HOSTS, later(3 * 365 - 100)) == ""
+    old_ca, new_ca = (x509.load_pem_x509_certificate(c) for c in (bundle.ca_cert, renewed.ca_cert))
+    assert new_ca.not_valid_after_utc > old_ca.not_valid_after_utc
+    # a client that still holds only the old caBundle accepts the new serving certificate
+    x509.load_pem_x509_certificate(renewed.cert).verify_directly_issued_by(old_ca)
 
 
 def test_new_host_names_get_a_new_certificate():
@@ -101,3 +105,24 @@ def test_tls_handshake_with_the_ca_bundle_and_reload():
 @pytest.mark.parametrize("hosts", [["127.0.0.1"], ["::1", "a.b"]])
 def test_ip_and_dns_hosts(hosts):
     assert certs.renewal_reason(certs.new_bundle("svc", hosts), hosts) == ""
+
+
+def test_a_client_with_the_bundle_from_before_a_ca_renewal_still_connects():
+    """The shoot keeps the caBundle of its last reconcile: after the CA is renewed (same key pair) the
+    server's new certificate must still pass TLS verification with the old CA certificate alone."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    before = certs.new_bundle("svc", ["127.0.0.1"], now - datetime.timedelta(minutes=9),
+                              ca_validity=datetime.timedelta(minutes=10))
+    assert certs.renewal_reason(before, ["127.0.0.1"]) == "ca due"
+    after = certs.renew(before, "svc", ["127.0.0.1"])
+
+    async def handshake() -> int:
+        server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0, ssl=after.ssl_context())
+        client = ssl.create_default_context(cadata=before.ca_cert.decode())  # the old CA certificate only
+        _, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1], ssl=client)
+        served = x509.load_der_x509_certificate(writer.get_extra_info("ssl_object").getpeercert(binary_form=True))
+        writer.close()
+        server.close()
+        return served.serial_number
+
+    assert asyncio.run(handshake()) == x509.load_pem_x509_certificate(after.cert).serial_number
