@@ -22,7 +22,7 @@ from controller import pipeline, shapes, shoot as shoots
 from controller.config import ControllerConfig, parse_config
 from controller.errors import ConfigurationError, FieldError, TransientError
 from controller.files import load_document
-from controller.imagevector import load_overwrite
+from controller.imagevector import base_vector, load_overwrite
 from controller.managedresource import secret_manifest
 from controller.mapping import TypeMapping, load_mappings
 from controller.mapping.loader import MappingFileError
@@ -41,6 +41,7 @@ def load_config(path: str | None, mappings: dict[str, TypeMapping]) -> Controlle
     known = {}
     for mapping in mappings.values():
         known.setdefault(mapping.config_api_version, {}).update(mapping.feature_gates)
+        base_vector(mapping.chart)  # a broken images.yaml stops the start, instead of failing every Network
     doc = load_document(path, "ControllerConfiguration") if path else None
     images = load_overwrite()
     try:
