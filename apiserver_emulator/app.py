@@ -82,6 +82,52 @@ def _integer(query, name: str) -> int | None:
         raise bad_request(f'strconv.ParseInt: parsing "{value}": invalid syntax') from None
 
 
+def _list_items(rt: ResourceType, items: list[dict]) -> list[dict]:
+    """Items of built-in lists carry no apiVersion/kind (Go's typed lists); custom ones do."""
+    if rt.custom:
+        return items
+    return [{k: v for k, v in item.items() if k not in ("apiVersion", "kind")} for item in items]
+
+
+def _options_invalid(kind: str, field: str, message: str, reason: str = "FieldValueForbidden") -> ApiError:
+    prefix = "Forbidden: " if reason == "FieldValueForbidden" else ""
+    return errors.invalid(kind, "meta.k8s.io", "", [{"reason": reason, "field": field, "message": prefix + message}])
+
+
+def _validate_list_options(query, watch: bool) -> None:
+    """apimachinery's ValidateListOptions (the WatchList feature on), first error only."""
+    match, initial = query.get("resourceVersionMatch", ""), "sendInitialEvents" in query
+    if watch:
+        if initial and match != "NotOlderThan":
+            raise _options_invalid("ListOptions", "resourceVersionMatch",
+                                   "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+        if match and not initial:
+            raise _options_invalid("ListOptions", "resourceVersionMatch",
+                                   "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")
+        return
+    if match and not query.get("resourceVersion"):
+        raise _options_invalid("ListOptions", "resourceVersionMatch",
+                               "resourceVersionMatch is forbidden unless resourceVersion is provided")
+    if match and match not in ("Exact", "NotOlderThan"):
+        raise _options_invalid("ListOptions", "resourceVersionMatch", f'Unsupported value: "{match}": supported '
+                               'values: "Exact", "NotOlderThan", ""', "FieldValueNotSupported")
+    if initial:
+        raise _options_invalid("ListOptions", "sendInitialEvents", "sendInitialEvents is forbidden for list")
+
+
+_OPTIONS_KIND = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions",
+                 "delete": "DeleteOptions", "deletecollection": "DeleteOptions"}
+
+
+def _dry_run_option(query, verb: str) -> bool:
+    values = query.getall("dryRun", [])
+    if any(v != "All" for v in values) and verb in _OPTIONS_KIND:
+        listed = "[" + ", ".join(json.dumps(v) for v in values) + "]"
+        raise _options_invalid(_OPTIONS_KIND[verb], "dryRun", f'Unsupported value: {listed}: supported values: "All"',
+                               "FieldValueNotSupported")
+    return "All" in values
+
+
 class ApiServer:
     def __init__(self, registry: Registry, store: Store, rest: Rest, faults: Faults, request_log: list,
                  bookmark_interval: float):
@@ -202,15 +248,19 @@ class ApiServer:
 
     async def _serve(self, request: web.Request, route: Route, verb: str) -> web.StreamResponse:
         rt, namespace, name, query = route.rt, route.namespace, route.name, request.query
-        dry_run = query.get("dryRun") == "All"
+        dry_run = _dry_run_option(query, verb)
         strict = query.get("fieldValidation") == "Strict"
+        if verb in ("watch", "list"):
+            _validate_list_options(query, verb == "watch")
         if verb == "watch":
             return await self._watch(request, route)
         if verb == "list":
             matches = self._matcher(query, rt)
-            items, meta = self.rest.list(rt, namespace, matches, _integer(query, "limit") or 0, query.get("continue"))
+            # resourceVersion=0 is served from the real watch cache, which ignores limit
+            limit = 0 if query.get("resourceVersion") == "0" else _integer(query, "limit") or 0
+            items, meta = self.rest.list(rt, namespace, matches, limit, query.get("continue"))
             return self._respond(request, rt, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
-                                               "metadata": meta, "items": items}, items, meta)
+                                               "metadata": meta, "items": _list_items(rt, items)}, items, meta)
         if verb == "get":
             obj = self.rest.get(rt, namespace, name)
             return self._respond(request, rt, obj, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]})
@@ -241,7 +291,8 @@ class ApiServer:
             items = self.rest.delete_collection(rt, namespace, self._matcher(query, rt), options,
                                                 dry_run or self._dry_run(options))
             return json_response({"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
-                                  "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": items})
+                                  "metadata": {"resourceVersion": str(self.store.resource_version)},
+                                  "items": _list_items(rt, items)})
         raise ApiError(405, "the server does not allow this method on the requested resource", details={})
 
     @staticmethod
@@ -293,6 +344,9 @@ class ApiServer:
                 and selected(obj)
 
         since_param = query.get("resourceVersion")
+        if since_param not in (None, "", "0") and not since_param.isdigit():
+            raise ApiError(500, f'resourceVersion: Invalid value: "{since_param}": strconv.ParseUint: parsing '
+                                f'"{since_param}": invalid syntax', reason="")
         since = None if since_param in (None, "", "0") else _integer(query, "resourceVersion")
         timeout = _integer(query, "timeoutSeconds")
         bookmarks = _flag(query.get("allowWatchBookmarks"))

@@ -123,3 +123,29 @@ def test_list_details_and_bad_parameters(server, ns):
     with pytest.raises(urllib.error.HTTPError) as error:  # a cluster-scoped resource under a namespace
         urlopen(server, f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/clusters/x")
     assert error.value.code == 404 and error.value.read() == b"404 page not found\n"
+
+
+def test_list_options_are_validated_and_builtin_items_carry_no_type(server, ns):
+    for name in ("a", "b"):
+        server.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}})
+    status, body = http(server, "GET", f"/api/v1/namespaces/{ns}/configmaps?resourceVersion=0&limit=1")
+    assert status == 200 and [i["metadata"]["name"] for i in body["items"]] == ["a", "b"]  # from the cache: no pages
+    assert "continue" not in body["metadata"]
+    assert not {"apiVersion", "kind"} & set(body["items"][0])  # Go's typed lists
+    status, body = http(server, "GET", f"/api/v1/namespaces/{ns}/configmaps?resourceVersionMatch=Exact")
+    assert status == 422 and body["message"] == (
+        'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden '
+        "unless resourceVersion is provided")
+    assert body["details"] == {"group": "meta.k8s.io", "kind": "ListOptions", "causes": [{
+        "reason": "FieldValueForbidden", "field": "resourceVersionMatch",
+        "message": "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"}]}
+    status, body = http(server, "GET", f"/api/v1/namespaces/{ns}/configmaps?watch=1&sendInitialEvents=true")
+    assert status == 422 and body["details"]["causes"][0]["message"] == (
+        "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+    status, body = http(server, "GET", f"/api/v1/namespaces/{ns}/configmaps?watch=1&resourceVersion=abc")
+    assert (status, body) == (500, {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": 500,
+        "message": 'resourceVersion: Invalid value: "abc": strconv.ParseUint: parsing "abc": invalid syntax'})
+    status, body = http(server, "POST", f"/api/v1/namespaces/{ns}/configmaps?dryRun=Bogus", {"metadata": {"name": "c"}})
+    assert status == 422 and body["message"] == (
+        'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: ["Bogus"]: supported values: "All"')
