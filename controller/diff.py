@@ -146,8 +146,8 @@ def field_changes(old, new, path: str = "", secret: bool = False, only_new: bool
         what = "added" if old is ABSENT else "removed" if new is ABSENT else "changed"
         return [f"{path}: {what} {HIDDEN}"]
     if isinstance(old, str) and isinstance(new, str) and ("\n" in old or "\n" in new):
-        text = [line for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
-                if not line.startswith(("---", "+++", "@@"))]
+        unified = list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0))[2:]
+        text = [line for line in unified if not line.startswith("@@")]  # the two file headers and hunks go
         shown = [f"  {line}" for line in text[:MAX_TEXT_LINES]]
         more = [f"  … {len(text) - MAX_TEXT_LINES} more lines"] if len(text) > MAX_TEXT_LINES else []
         return [f"{path}: text changed"] + shown + more

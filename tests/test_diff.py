@@ -54,8 +54,10 @@ def test_lists_of_named_items_are_matched_by_name_others_by_index():
 
 
 def test_multi_line_text_is_shown_as_a_line_diff():
-    assert diff.field_changes({"data": {"cfg": "a: 1\nb: 2\n"}}, {"data": {"cfg": "a: 1\nb: 3\n"}}) == [
-        "data.cfg: text changed", "  -b: 2", "  +b: 3"]
+    assert diff.field_changes({"data": {"cfg": "a: 1\nb: 2\n-- x\n"}}, {"data": {"cfg": "a: 1\nb: 3\n"}}) == [
+        "data.cfg: text changed", "  -b: 2", "  --- x", "  +b: 3"]
+    many = diff.field_changes("\n".join(map(str, range(30))), "\n".join(map(str, range(100, 130))))
+    assert len(many) == 1 + diff.MAX_TEXT_LINES + 1 and many[-1] == "  … 40 more lines"
 
 
 def test_values_of_secrets_are_never_printed():
