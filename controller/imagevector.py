@@ -94,8 +94,6 @@ class _Bound:
                     return True
                 if self.patch_dirty:
                     return self.pre
-                if self.patch != v[2]:
-                    return True
             return not equal
         if op == ">":
             if self.dirty and major != self.major:
