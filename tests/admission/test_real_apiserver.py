@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import threading
 import time
+import urllib.request
 
 import pytest
 import yaml
 
 from controller.admission.command import build_admission
 from controller.cli import build_parser
-from controller.loop import build_controller
+from controller.manager import build_controller
+from controller.options import RunOptions
 from tests.admission.shoots import shoot
 from tests.admission.test_edits import COREFILE
 from tests.cluster.real import free_port
@@ -127,6 +130,15 @@ def test_admission_registers_itself_and_the_api_server_calls_it(real_cluster, ad
     status, _ = create(cluster, shoot("cilium", {"tunnel": "ipip"}, name="unlabelled", labelled=False))
     assert status == 201
 
+    # health and metrics of the admission process
+    urls = running.admission.servers.urls
+    with urllib.request.urlopen(urls["health"] + "/readyz", timeout=5) as answer:
+        assert answer.status == 200
+    with urllib.request.urlopen(urls["metrics"] + "/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    assert re.search(r'networking_webhook_requests_total\{path="/webhooks/validate",result="denied"\} [1-9]', text)
+    assert re.search(r'networking_webhook_requests_total\{path="/webhooks/mutate",result="patched"\} [1-9]', text)
+
 
 def test_a_restarted_admission_serves_the_certificate_of_the_secret(real_cluster, admission):
     """Replicas agree: a second instance adopts the Secret's bundle (no new CA, same caBundle)."""
@@ -181,7 +193,7 @@ def controller_with_webhook(real_cluster):
         "--webhook-config-server-port", str(port), "--webhook-config-server-host", "127.0.0.1",
         "--webhook-config-namespace", EXT_NS, "--webhook-config-mode", "url",
         "--webhook-config-url", f"127.0.0.1:{port}"])
-    running = Running(build_controller(args))
+    running = Running(build_controller(RunOptions.from_args(args)))
     try:
         yield running
     finally:
