@@ -15,7 +15,6 @@ import asyncio
 import base64
 import re
 import threading
-import time
 import urllib.request
 
 import pytest
@@ -236,7 +235,7 @@ def test_node_local_dns_objects_come_back_mutated(real_cluster, controller_with_
                  "metadata": {"name": "node-local-dns-abc123", "namespace": DNS_NS,
                               "labels": {"k8s-app": "node-local-dns"}},
                  "data": {"Corefile": COREFILE}}
-    created = wait_for(lambda: _created_mutated(cluster, configmap), timeout=10,
+    created = wait_for(lambda: _created_mutated(cluster, configmap), timeout=10, interval=0.2,
                        message="ConfigMap mutated (the webhook registration takes effect asynchronously)")
     assert "bind 0.0.0.0\n" in created["data"]["Corefile"] and "health :8080\n" in created["data"]["Corefile"]
 
@@ -267,5 +266,4 @@ def _created_mutated(cluster, configmap: dict) -> dict | None:
     if "bind 0.0.0.0" in created["data"]["Corefile"]:
         return created
     cluster.http("DELETE", cluster.path("v1", "configmaps", DNS_NS, configmap["metadata"]["name"]))
-    time.sleep(0.2)
     return None
