@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 from dataclasses import dataclass, field
 
 import jsonschema
@@ -86,6 +87,13 @@ def load_mapping(path: str | pathlib.Path) -> TypeMapping:
         for condition in conditions:
             for cond_path in condition_paths(condition):
                 _check_path(path, f"admission.{section}.when", cond_path, INPUT_ROOTS)
+    for index, mutation in enumerate((doc.get("shootWebhook") or {}).get("mutations", ())):
+        for number, edit in enumerate(mutation["edits"]):
+            try:
+                re.compile((edit.get("regexReplace") or {}).get("pattern", ""))
+            except re.error as exc:
+                raise MappingFileError(f"{path}: shootWebhook.mutations[{index}].edits[{number}]: "
+                                       f"invalid pattern: {exc}") from exc
     monitoring = None
     if doc.get("monitoring"):
         mon = doc["monitoring"]

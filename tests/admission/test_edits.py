@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from controller.mapping import load_mapping
+from controller.mapping.loader import MappingFileError
 from controller.webhooks.edits import mutate
 from tests.helpers import MAPPINGS
 
@@ -95,3 +98,10 @@ def test_input_is_not_modified():
     obj = daemonset()
     mutate(MUTATIONS, obj)
     assert obj == daemonset()
+
+
+def test_an_invalid_pattern_stops_the_mapping_file_at_start_up(tmp_path):
+    text = (MAPPINGS / "cilium.yaml").read_text().replace('pattern: "bind.*"', 'pattern: "bind(.*"')
+    (tmp_path / "cilium.yaml").write_text(text.replace("../charts/", str(MAPPINGS.parent / "charts") + "/"))
+    with pytest.raises(MappingFileError, match=r"shootWebhook.mutations\[0\].edits\[0\]: invalid pattern"):
+        load_mapping(tmp_path / "cilium.yaml")
