@@ -1,5 +1,6 @@
 # All set-up happens on demand: every target depends on the virtualenv stamp, which creates .venv,
-# installs the package with its test extras and puts helm/kubectl into .venv/bin.
+# installs the package with its test extras and links helm, helm3 and kubectl, built from their Go
+# modules (hack/build-binaries.sh, cached in .cache/bin), into .venv/bin.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,11 +8,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: setup start render test test-fast test-binaries bench clean
 
-$(STAMP): pyproject.toml constraints.txt hack/install-tools.py
+$(STAMP): pyproject.toml constraints.txt hack/build-binaries.sh hack/tools/helm/go.mod hack/tools/helm3/go.mod hack/tools/kubernetes/go.mod
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip -c constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
-	$(BIN)/python hack/install-tools.py
+	bash hack/build-binaries.sh tools $(BIN)
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -26,7 +27,7 @@ render: $(STAMP)
 
 ## test-binaries: build (once per version, cached in .cache/bin) etcd, kube-apiserver, gardener-resource-manager
 test-binaries:
-	bash hack/build-test-binaries.sh
+	bash hack/build-binaries.sh test
 
 ## test: the whole suite with helm 4 (real API server and resource manager included), then the chart tests with helm 3.17
 test: $(STAMP) test-binaries

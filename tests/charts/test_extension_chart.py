@@ -463,7 +463,8 @@ def test_dockerfile_copies_what_the_controller_reads():
         parts = line.split()
         if parts[:1] == ["COPY"] and not any(p.startswith("--from") for p in parts):
             sources += parts[1:-1]
-    assert {"charts/internal", "values-mapping", "controller", "hack/install-tools.py"} <= {s.rstrip("/") for s in sources}
+    assert {"charts/internal", "values-mapping", "controller", "constraints.txt", "hack/build-binaries.sh",
+            "hack/tools/helm"} <= {s.rstrip("/") for s in sources}
     for source in sources:
         source = source.rstrip("/")
         assert (ROOT / source).exists(), source

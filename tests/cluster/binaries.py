@@ -1,4 +1,4 @@
-"""Where the real Kubernetes programs of the tests are: built by `hack/build-test-binaries.sh` into
+"""Where the real Kubernetes programs of the tests are: built by `hack/build-binaries.sh test` into
 `.cache/bin/<name>-<version>/`, the version read from the go.mod under `hack/tools/` that pins it.
 
 A missing binary is an error that names the build command: the real-cluster tests are never skipped.
@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("TEST_BINARIES_CACHE", ROOT / ".cache" / "bin"))
+CACHE = Path(os.environ.get("BINARIES_CACHE", ROOT / ".cache" / "bin"))
 # program -> (directory under hack/tools, the module whose version names the cache entry)
 MODULES = {
     "etcd": ("etcd", "go.etcd.io/etcd/server/v3"),
@@ -34,5 +34,5 @@ def pinned_version(name: str) -> str:
 def binary(name: str) -> Path:
     path = CACHE / f"{name}-{pinned_version(name)}" / name
     if not os.access(path, os.X_OK):
-        raise RuntimeError(f"{path} is missing: run `bash hack/build-test-binaries.sh` (make test does)")
+        raise RuntimeError(f"{path} is missing: run `bash hack/build-binaries.sh test` (make test does)")
     return path

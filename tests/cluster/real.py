@@ -1,9 +1,10 @@
 """A real control plane for the tests: etcd + kube-apiserver on loopback, like controller-runtime's envtest.
 
-`RealCluster` starts both programs (and, on request, kube-controller-manager with the garbage collector
-and namespace controller, which foreground deletions and namespace deletion need) (built by `hack/build-test-binaries.sh`) with TLS, client-certificate
-auth, `--authorization-mode=RBAC`, service-account keys (TokenRequest works) and an audit log, waits for
-`/readyz`, installs CRDs, and stops everything by process group. It offers the same object access as
+`RealCluster` starts both programs (built by `hack/build-binaries.sh test`; on request also
+kube-controller-manager with the garbage collector and namespace controller, which foreground
+deletions and namespace deletion need) with TLS, client-certificate auth, `--authorization-mode=RBAC`,
+service-account keys (TokenRequest works) and an audit log, waits for `/readyz`, installs CRDs, and
+stops everything by process group. It offers the same object access as
 the API emulator (`create`, `get`, `list`, `api_client`, `write_kubeconfig`, `request_log`), so the same
 behaviour tests run against both.
 """
