@@ -8,6 +8,9 @@ by the real config loader, so chart and controller cannot drift apart.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import logging
 import pathlib
 import re
 import shutil
@@ -39,7 +42,12 @@ DEFAULT_OBJECTS = {
     ("Service", NAME),
     ("PodDisruptionBudget", NAME),
     ("VerticalPodAutoscaler", f"{NAME}-vpa"),
+    ("ClusterParser", f"{NAME}-parser"),
+    ("ClusterFilter", NAME),
+    ("ClusterParser", "calico-node-parser"),
+    ("ClusterFilter", "calico-node"),
 }
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "ClusterParser", "ClusterFilter"}
 
 # What gardenlet injects (gardener-contract.md 6), trimmed.
 INJECTED = {"gardener": {
@@ -97,7 +105,7 @@ def test_default_object_set():
     objects = render()
     assert {(o["kind"], o["metadata"]["name"]) for o in objects} == DEFAULT_OBJECTS
     for obj in objects:
-        if obj["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
+        if obj["kind"] not in CLUSTER_SCOPED:
             assert obj["metadata"]["namespace"] == NAMESPACE, obj["kind"]
 
 
@@ -302,6 +310,30 @@ def test_vpa_toggle():
     assert not names(render({"vpa": {"enabled": False}}), "VerticalPodAutoscaler")
 
 
+def test_vpa_defaults_are_the_go_charts():
+    """gardener-extension-networking-calico/-cilium values.yaml + templates/vpa.yaml: update mode
+    InPlaceOrRecreate, controlledValues RequestsOnly, no minAllowed/maxAllowed."""
+    assert find(render(), "VerticalPodAutoscaler", f"{NAME}-vpa")["spec"] == {
+        "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME},
+        "updatePolicy": {"updateMode": "InPlaceOrRecreate"},
+        "resourcePolicy": {"containerPolicies": [{"containerName": NAME, "controlledValues": "RequestsOnly"}]},
+    }
+
+
+def test_vpa_resource_policy_is_configurable():
+    vpa = find(render({"vpa": {"updatePolicy": {"updateMode": "Recreate"},
+                               "resourcePolicy": {"controlledValues": "RequestsAndLimits",
+                                                  "minAllowed": {"memory": "64Mi"},
+                                                  "maxAllowed": {"cpu": 4, "memory": "10G"}}}}),
+               "VerticalPodAutoscaler", f"{NAME}-vpa")
+    assert vpa["spec"]["updatePolicy"] == {"updateMode": "Recreate"}
+    assert vpa["spec"]["resourcePolicy"]["containerPolicies"] == [
+        {"containerName": NAME, "controlledValues": "RequestsAndLimits", "minAllowed": {"memory": "64Mi"},
+         "maxAllowed": {"cpu": 4, "memory": "10G"}}]
+    empty = render({"vpa": {"resourcePolicy": {"controlledValues": ""}}})
+    assert "resourcePolicy" not in find(empty, "VerticalPodAutoscaler", f"{NAME}-vpa")["spec"]
+
+
 def test_ignore_resources_annotation():
     dep = deployment(render({"ignoreResources": True}))
     assert dep["metadata"]["annotations"] == {"resources.gardener.cloud/ignore": "true"}
@@ -402,6 +434,11 @@ def test_monitoring_object_names_in_rbac_match_the_monitoring_charts():
     {"config": {"featureGates": {"NonPrivilegedCalicoNode": "yes"}}},
     {"config": {"apiVersion": "v1"}},
     {"vpa": {"updatePolicy": {"updateMode": "Sometimes"}}},
+    {"vpa": {"resourcePolicy": {"controlledValues": "LimitsOnly"}}},
+    {"usablePorts": ["8080", "10250", "8081"]},
+    {"usablePorts": [0, 10250, 8081]},
+    {"logging": {"enable": False}},
+    {"aNewTopLevelKey": True},
 ], ids=lambda v: str(v))
 def test_schema_rejects_invalid_values(values):
     with pytest.raises(ConfigurationError):
@@ -411,6 +448,239 @@ def test_schema_rejects_invalid_values(values):
 def test_schema_accepts_injected_values():
     render({**INJECTED, "usablePorts": [8080, 10250, 8081]})
     render({"gardener": None})
+
+
+# ------------------------------------------------------------------------- injected gardener values
+
+
+@pytest.mark.parametrize("gardener", [
+    {"seed": None},
+    {"seed": {"spec": None}},
+    {"seed": {"spec": {"settings": None}}},
+    {"seed": {"spec": {"settings": {"topologyAwareRouting": None}}}},
+    {"seed": {"spec": {"settings": "not a map"}}},
+    {"seed": []},
+    {"version": None, "garden": None, "gardenlet": None},
+    {"selfHostedShootCluster": True, "shoot": {"name": "s", "spec": {"kubernetes": {"version": "1.33.0"}}}},
+    {"runtimeCluster": {"enabled": True, "priorityClassName": "gardener-garden-system-200"}},
+    {"aNewSection": {"deeply": {"nested": [{"unknown": {"keys": None}}]}}, "version": "1.140.0",
+     "seed": {"spec": {"settings": {"topologyAwareRouting": {"enabled": False, "newField": 1}}, "newSpec": {}},
+              "aNewSeedKey": "x"}, "gardenlet": {"featureGates": {"AFutureGate": True}, "newKey": {"a": 1}}},
+], ids=lambda v: str(v))
+def test_any_injected_gardener_value_renders(gardener):
+    """gardenlet owns `gardener.*` and says the list may grow (a self-hosted shoot has no seed section):
+    unknown keys at any depth, null or differently shaped sections never fail the install."""
+    objects = render({"gardener": gardener})
+    svc = find(objects, "Service", NAME)
+    assert "trafficDistribution" not in svc["spec"]
+    assert run_args(objects).gardener_version == (gardener.get("version") or "")
+
+
+def test_only_the_gardener_section_is_open():
+    """Every object in the schema refuses unknown keys, except under `gardener` (and free-form maps);
+    the keys gardenlet is known to inject are described there (docs/extensions/registration.md)."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert set(schema["properties"]["gardener"]["properties"]) == {
+        "version", "garden", "gardenlet", "seed", "shoot", "runtimeCluster", "selfHostedShootCluster"}
+
+    def resolve(node):
+        while "$ref" in node:
+            node = schema["definitions"][node["$ref"].rsplit("/", 1)[1]]
+        return node
+
+    def walk(node, path):
+        node = resolve(node)
+        under_gardener = path[:1] == ["gardener"]
+        if "object" in ([node.get("type")] if isinstance(node.get("type"), str) else node.get("type", [])):
+            extra = node.get("additionalProperties", True)
+            if under_gardener:
+                assert extra is True, path
+            elif "properties" in node:
+                assert extra is False, path
+            else:  # a map of user-chosen names, each value typed
+                assert isinstance(extra, dict) and "type" in extra, path
+        for key, child in node.get("properties", {}).items():
+            walk(child, [*path, key])
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], [*path, "[]"])
+
+    walk(schema, [])
+
+
+# ----------------------------------------------------------------------------------- ports
+
+
+def ports_of(objects: list[dict]) -> dict:
+    """Every place a port of the pod appears, by role."""
+    c = controller_container(objects)
+    args = run_args(objects)
+    svc = find(objects, "Service", NAME)
+    annotations = svc["metadata"]["annotations"]
+    pod_annotations = deployment(objects)["spec"]["template"]["metadata"]["annotations"]
+    return {
+        "containerPorts": {p["name"]: p["containerPort"] for p in c["ports"]},
+        "flags": {"metrics": args.metrics_bind_address, "health": args.health_bind_address,
+                  "webhook-server": args.webhook_config_server_port},
+        "service": {p["name"]: (p["port"], p["targetPort"]) for p in svc["spec"]["ports"]},
+        "scrape": pod_annotations.get("prometheus.io/port"),
+        "scrapeAllowed": yaml.safe_load(annotations[
+            "networking.resources.gardener.cloud/from-all-seed-scrape-targets-allowed-ports"]),
+        "webhookAllowed": yaml.safe_load(annotations.get(
+            "networking.resources.gardener.cloud/from-all-webhook-targets-allowed-ports", "null")),
+    }
+
+
+def test_usable_ports_are_the_ports_the_pod_opens():
+    """gardenadm injects free node ports (host network) as `usablePorts`; like the Go charts the pod
+    takes metrics from [0], the webhook server from [1] and health from [2], everywhere."""
+    objects = render({**INJECTED, "usablePorts": [31001, 31002, 31003, 31004, 31005],
+                      "metricsPort": 9090, "healthPort": 9091})
+    assert ports_of(objects) == {
+        "containerPorts": {"metrics": 31001, "health": 31003, "webhook-server": 31002},
+        "flags": {"metrics": ":31001", "health": ":31003", "webhook-server": 31002},
+        "service": {"metrics": (31001, "metrics"), "webhook-server": (443, "webhook-server")},
+        "scrape": "31001",
+        "scrapeAllowed": [{"protocol": "TCP", "port": 31001}],
+        "webhookAllowed": [{"protocol": "TCP", "port": 31002}],
+    }
+    assert validate_objects(objects, "1.32.0") == []
+
+
+def test_without_usable_ports_the_configured_ports_are_used():
+    for values in ({}, {"usablePorts": []}, {"usablePorts": None}):
+        assert ports_of(render({**values, "metricsPort": 9090, "healthPort": 9091,
+                                "webhookConfig": {"serverPort": 9443}}))["containerPorts"] == {
+            "metrics": 9090, "health": 9091, "webhook-server": 9443}
+    # The webhook port is not opened when the webhook is off, so it may equal another one.
+    objects = render({"webhookConfig": {"enabled": False, "serverPort": 8080}})
+    assert ports_of(objects)["containerPorts"] == {"metrics": 8080, "health": 8081}
+
+
+@pytest.mark.parametrize("values,message", [
+    ({"usablePorts": [31001, 31002]}, r"usablePorts has 2 entries, needs at least 3"),
+    ({"usablePorts": [31001, 31001, 31003]}, r"ports must differ"),
+    ({"metricsPort": 8081}, r"ports must differ"),
+    ({"webhookConfig": {"serverPort": 8080}}, r"ports must differ"),
+])
+def test_unusable_ports_fail_the_render_with_a_message(values, message):
+    with pytest.raises(ConfigurationError, match=message):
+        render(values)
+
+
+# ---------------------------------------------------------------------------------- logging
+
+
+def _log_line() -> dict:
+    """A line as the controller writes it (its JSON formatter)."""
+    try:
+        from controller.runtime.logs import JsonFormatter
+    except ImportError:  # before the runtime package split
+        from controller.loop import JsonFormatter
+    record = logging.LogRecord("controller.reconciler", logging.INFO, __file__, 1, "reconciled %s", ("bar",), None)
+    return json.loads(JsonFormatter().format(record))
+
+
+def test_logging_parser_and_filter_read_the_controller_json():
+    """fluent-bit (Gardener's logging stack) picks up parsers and filters labelled fluentbit.gardener/type=seed;
+    the parser reads the controller's JSON time field, the filter renames the fields Gardener's
+    dashboards show (severity, source, log)."""
+    objects = render()
+    parser = find(objects, "ClusterParser", f"{NAME}-parser")
+    log_filter = find(objects, "ClusterFilter", NAME)
+    for obj in (parser, log_filter):
+        assert obj["apiVersion"] == "fluentbit.fluent.io/v1alpha2"
+        assert "namespace" not in obj["metadata"]
+        assert obj["metadata"]["labels"]["fluentbit.gardener/type"] == "seed"
+        assert obj["metadata"]["labels"]["fluentbit.gardener.cloud/type"] == "seed"
+    line = _log_line()
+    spec = parser["spec"]["json"]
+    fraction = spec["timeFormat"].replace("%L", "%f")  # fluent-bit's %L: fractional seconds
+    assert dt.datetime.strptime(line[spec["timeKey"]], fraction).tzinfo is not None
+    # The filter matches the controller container's tag kubernetes.<pod>_<namespace>_<container>-<id>.
+    pattern = "^" + re.escape(log_filter["spec"]["match"]).replace(r"\*", ".*") + "$"
+    assert re.match(pattern, f"kubernetes.{NAME}-7d9f8b6c5-x2x7q_{NAMESPACE}_{NAME}-0123abcd")
+    assert not re.match(pattern, f"kubernetes.calico-node-abcde_kube-system_calico-node-0123abcd")
+    parse, modify = log_filter["spec"]["filters"]
+    assert parse == {"parser": {"keyName": "log", "parser": f"{NAME}-parser", "reserveData": True}}
+    renames = modify["modify"]["rules"][0]["rename"]
+    assert renames == {"level": "severity", "msg": "log", "logger": "source"}
+    assert set(renames) <= set(line)
+
+
+def test_calico_node_log_parser():
+    """Shipped (with the Go calico extension's names) only when calico is served."""
+    objects = render()
+    parser = find(objects, "ClusterParser", "calico-node-parser")["spec"]["regex"]
+    regex = re.compile(parser["regex"].replace("(?<", "(?P<"))
+    match = regex.match("2026-01-31 12:00:00.123 [INFO][42] felix/int_dataplane.go 1234: Applying dataplane updates")
+    assert match.groupdict() == {"time": "2026-01-31 12:00:00.123", "severity": "INFO", "pid": "42",
+                                 "source": "felix/int_dataplane.go 1234", "log": "Applying dataplane updates"}
+    dt.datetime.strptime(match["time"], parser["timeFormat"].replace("%L", "%f"))
+    assert parser["timeKey"] == "time"
+    assert find(objects, "ClusterFilter", "calico-node")["spec"]["filters"] == [
+        {"parser": {"keyName": "log", "parser": "calico-node-parser", "reserveData": True}}]
+    cilium_only = render({"types": ["cilium"]})
+    assert names(cilium_only, "ClusterParser") == {f"{NAME}-parser"}
+    assert names(cilium_only, "ClusterFilter") == {NAME}
+
+
+def test_logging_objects_can_be_switched_off():
+    objects = render({"logging": {"enabled": False}})
+    assert not names(objects, "ClusterParser") and not names(objects, "ClusterFilter")
+
+
+def test_logging_object_names_follow_name_override():
+    objects = render({"nameOverride": "networking-ext"})
+    assert names(objects, "ClusterParser") == {"networking-ext-parser", "calico-node-parser"}
+    assert find(objects, "ClusterFilter", "networking-ext")["spec"]["match"] == "kubernetes.*networking-ext*networking-ext*"
+
+
+# ----------------------------------------------------------------------------------- README
+
+
+def _schema_paths() -> set[str]:
+    """Every value the schema defines, as a dotted path (maps of user-chosen names are one value)."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    paths = set()
+
+    def walk(node, path):
+        while "$ref" in node:
+            node = schema["definitions"][node["$ref"].rsplit("/", 1)[1]]
+        if path:
+            paths.add(".".join(path))
+        for key, child in node.get("properties", {}).items():
+            walk(child, [*path, key])
+
+    walk(schema, [])
+    return paths
+
+
+def _values_paths(node, path=()) -> set[str]:
+    """Every dotted key path of values.yaml."""
+    paths = set()
+    for key, child in (node.items() if isinstance(node, dict) else ()):
+        paths |= {".".join((*path, key))} | _values_paths(child, (*path, key))
+    return paths
+
+
+def test_readme_documents_every_value():
+    """charts/gardener-extension-networking/README.md has one table row per value of the schema, and
+    the schema covers every value of values.yaml (down to maps of user-chosen names)."""
+    readme = (CHART / "README.md").read_text()
+    rows = set(re.findall(r"^\| `([^`]+)` \|", readme, re.M))
+    schema = _schema_paths()
+    parents = {p for p in schema if any(q.startswith(p + ".") for q in schema)}
+    assert rows == schema - (parents - {"gardener"})
+    leaves = schema - parents
+    for path in _values_paths(yaml.safe_load((CHART / "values.yaml").read_text())):
+        assert path in schema or any(path.startswith(leaf + ".") for leaf in leaves), path
+
+
+def test_readme_explains_usable_ports_vpa_and_logging():
+    readme = (CHART / "README.md").read_text()
+    for heading in ("## Ports and `usablePorts`", "## VPA", "## Injected values", "## Logging"):
+        assert heading in readme
+    assert "charts/gardener-extension-networking/README.md" in (ROOT / "README.md").read_text()
 
 
 # ---------------------------------------------------------------------------------- example
@@ -439,7 +709,8 @@ def test_example_controller_registration_renders_and_configures(tmp_path):
 
 
 def test_renders_identically_with_helm3_and_helm4():
-    values = {"imageVectorOverwrite": IMAGE_VECTOR, "ignoreResources": True, **INJECTED}
+    values = {"imageVectorOverwrite": IMAGE_VECTOR, "ignoreResources": True, **INJECTED,
+              "usablePorts": [31001, 31002, 31003, 31004, 31005]}
     helm4, helm3 = manifests_with_helm3_and_helm4(CHART, values, "networking", NAMESPACE)
     assert helm4 == helm3
 

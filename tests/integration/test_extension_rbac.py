@@ -30,6 +30,26 @@ def helm(cluster, *args: str) -> str:
     return result.stdout
 
 
+# The seed has fluent-operator's CRDs (gardenlet installs them); the test seed gets stand-ins for the two
+# kinds the chart creates (cluster-scoped, any spec), so `helm install` with the default values works.
+FLUENT_BIT_CRDS = [
+    {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+     "metadata": {"name": f"{plural}.fluentbit.fluent.io"},
+     "spec": {"group": "fluentbit.fluent.io", "scope": "Cluster",
+              "names": {"kind": kind, "plural": plural, "singular": plural[:-1], "listKind": f"{kind}List"},
+              "versions": [{"name": "v1alpha2", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                  "type": "object", "properties": {"spec": {"type": "object",
+                                                            "x-kubernetes-preserve-unknown-fields": True}}}}}]}}
+    for kind, plural in (("ClusterParser", "clusterparsers"), ("ClusterFilter", "clusterfilters"))]
+LOGGING_OBJECTS = {("clusterparsers", f"{NAME}-parser"), ("clusterparsers", "calico-node-parser"),
+                   ("clusterfilters", NAME), ("clusterfilters", "calico-node")}
+
+
+def logging_objects(cluster) -> set[tuple[str, str]]:
+    return {(plural, o["metadata"]["name"]) for plural in ("clusterparsers", "clusterfilters")
+            for o in cluster.list("fluentbit.fluent.io/v1alpha2", plural)}
+
+
 def deployment_args(cluster) -> list[str]:
     deployment = cluster.get("apps/v1", "deployments", NAME, NAMESPACE)
     return deployment["spec"]["template"]["spec"]["containers"][0]["args"]
@@ -40,6 +60,9 @@ def installed(emu, tmp_path):
     """The chart installed as gardenlet would, with the gardener.* values it injects."""
     values = tmp_path / "values.yaml"
     values.write_text(yaml.safe_dump(INJECTED))
+    crds = tmp_path / "fluent-bit-crds.yaml"
+    crds.write_text(yaml.safe_dump_all(FLUENT_BIT_CRDS))
+    emu.install_crds([crds])
     helm(emu, "install", RELEASE, str(CHART), "--create-namespace", "--values", str(values))
     yield values
     if helm(emu, "list", "--short").strip():
@@ -101,6 +124,8 @@ def test_helm_upgrade_rollback_and_uninstall(emu, installed):
     helm(emu, "rollback", RELEASE, "1")
     assert "--max-concurrent-reconciles=5" in deployment_args(emu)
     assert "networking" in helm(emu, "history", RELEASE)
+    assert logging_objects(emu) == LOGGING_OBJECTS
     helm(emu, "uninstall", RELEASE)
+    assert logging_objects(emu) == set()
     assert emu.get("apps/v1", "deployments", NAME, NAMESPACE) is None
     assert emu.get("rbac.authorization.k8s.io/v1", "clusterroles", CLUSTER_ROLE) is None
