@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import pathlib
 import re
 import shutil
@@ -565,6 +566,14 @@ def test_without_usable_ports_the_configured_ports_are_used():
 def test_unusable_ports_fail_the_render_with_a_message(values, message):
     with pytest.raises(ConfigurationError, match=message):
         render(values)
+
+
+def test_port_clash_is_found_whatever_the_number_type():
+    """`--set` gives int64 numbers, values files float64; a clash between the two is still one."""
+    helm = os.environ.get("HELM_BINARY") or shutil.which("helm") or str(ROOT / ".venv" / "bin" / "helm")
+    for flags in (["--set", "metricsPort=8081"], ["--set", "usablePorts={31001,31002,31001}"]):
+        result = subprocess.run([helm, "template", "x", str(CHART), *flags], capture_output=True, text=True)
+        assert result.returncode != 0 and "ports must differ" in result.stderr, (flags, result.stderr)
 
 
 # ---------------------------------------------------------------------------------- logging

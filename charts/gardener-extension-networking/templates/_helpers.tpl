@@ -102,9 +102,10 @@ server, [2] health. Fewer than three entries or a port used twice fail the rende
 {{- end -}}
 {{- $ports = dict "metrics" (index $usable 0) "webhook" (index $usable 1) "health" (index $usable 2) -}}
 {{- end -}}
-{{- $opened := list $ports.metrics $ports.health -}}
+{{- /* int: values from files are float64, from --set int64; uniq compares types too. */ -}}
+{{- $opened := list (int $ports.metrics) (int $ports.health) -}}
 {{- if .Values.webhookConfig.enabled -}}
-{{- $opened = append $opened $ports.webhook -}}
+{{- $opened = append $opened (int $ports.webhook) -}}
 {{- end -}}
 {{- if ne (len $opened) (len (uniq $opened)) -}}
 {{- fail (printf "the metrics (%v), health (%v) and webhook server (%v) ports must differ" $ports.metrics $ports.health $ports.webhook) -}}
