@@ -641,7 +641,8 @@ def test_logging_objects_can_be_switched_off():
 def test_logging_object_names_follow_name_override():
     objects = render({"nameOverride": "networking-ext"})
     assert names(objects, "ClusterParser") == {"networking-ext-parser", "calico-node-parser"}
-    assert find(objects, "ClusterFilter", "networking-ext")["spec"]["match"] == "kubernetes.*networking-ext*networking-ext*"
+    match = find(objects, "ClusterFilter", "networking-ext")["spec"]["match"]
+    assert match == "kubernetes.*networking-ext*networking-ext*"
 
 
 # ----------------------------------------------------------------------------------- README
