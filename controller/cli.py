@@ -1,7 +1,7 @@
 """Entry points of `gardener-extension-networking`: run | admission | render | validate | diff | version.
 
 `render` and `validate` run the pure pipeline offline on files (`validate --shoot` the admission
-checks); `run` starts the controller loop; `admission` serves the Shoot admission webhooks; `diff`
+checks); `run` starts the controller (`manager`); `admission` serves the Shoot admission webhooks; `diff`
 (controller/diff.py) shows what a reconcile would change, with `diff`'s exit codes (0 same, 1 changes, 2
 errors). Otherwise exit codes: 0 success, 2 configuration problem (one line per field error on stderr), 1 anything else
 (one line, no traceback).
@@ -18,15 +18,15 @@ import sys
 import yaml
 
 import controller
-from controller import pipeline, shapes, shoot as shoots
-from controller.config import ControllerConfig, parse_config
-from controller.errors import ConfigurationError, FieldError, TransientError
+from controller import pipeline
+from controller.config import load_config
+from controller.errors import ConfigurationError, FieldError, StartupError, TransientError
 from controller.files import load_document
-from controller.imagevector import base_vector, load_overwrite
 from controller.managedresource import secret_manifest
-from controller.mapping import TypeMapping, load_mappings
+from controller.mapping import load_mappings
 from controller.mapping.loader import MappingFileError
-from controller.options import add_admission_arguments, add_run_arguments
+from controller.offline import offline_inputs
+from controller.options import RunOptions, add_admission_arguments, add_run_arguments
 from controller.render import Renderer
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIGURATION = 0, 1, 2
@@ -37,40 +37,10 @@ def default_mappings_dir() -> pathlib.Path:
                         or pathlib.Path(controller.__file__).resolve().parents[1] / "values-mapping")
 
 
-def load_config(path: str | None, mappings: dict[str, TypeMapping]) -> ControllerConfig:
-    known = {}
-    for mapping in mappings.values():
-        known.setdefault(mapping.config_api_version, {}).update(mapping.feature_gates)
-        base_vector(mapping.chart)  # a broken images.yaml stops the start, instead of failing every Network
-    doc = load_document(path, "ControllerConfiguration") if path else None
-    images = load_overwrite()
-    try:
-        return parse_config(doc, known, images)
-    except ConfigurationError as exc:
-        raise ConfigurationError([f"{path}: {line}" for line in exc.lines]) from exc
-
-
-def _offline_inputs(args) -> tuple[TypeMapping, dict, dict, ControllerConfig]:
-    mappings = load_mappings(args.mappings_dir)
-    network = load_document(args.network, "Network")
-    shape_errors = shapes.network_errors(network)
-    if shape_errors:
-        raise ConfigurationError(shape_errors)
-    network_type = network["spec"].get("type")
-    if network_type not in mappings:
-        raise ConfigurationError(FieldError("spec.type", "NotSupported", "supported values: "
-                                            + ", ".join(f'"{t}"' for t in mappings), network_type))
-    cluster = load_document(args.cluster, "Cluster") if args.cluster else None
-    if cluster is not None:
-        shapes.check_cluster(cluster)
-    shoot = shoots.shoot_of(cluster)
-    return mappings[network_type], network, shoot, load_config(args.config, mappings)
-
-
 def cmd_validate(args) -> int:
     if args.shoot:
         return _validate_shoot(args)
-    mapping, network, shoot, config = _offline_inputs(args)
+    mapping, network, shoot, config = offline_inputs(args.mappings_dir, args.network, args.cluster, args.config)
     pipeline.compute_values(mapping, network, shoot, config)
     print(f"{network['metadata']['name']}: valid {mapping.type} network")
     return EXIT_OK
@@ -104,7 +74,11 @@ def _validate_shoot(args) -> int:
 
 
 def cmd_render(args) -> int:
-    mapping, network, shoot, config = _offline_inputs(args)
+    mapping, network, shoot, config = offline_inputs(args.mappings_dir, args.network, args.cluster, args.config)
+    if args.seed:
+        yaml.safe_dump_all(asyncio.run(pipeline.seed_objects(Renderer(), mapping, network, shoot)), sys.stdout,
+                           sort_keys=False)
+        return EXIT_OK
     desired = asyncio.run(pipeline.desired_state(Renderer(), mapping, network, shoot, config))
     if args.manifests:
         sys.stdout.write(secret_manifest(desired.secret))
@@ -119,9 +93,9 @@ def cmd_version(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from controller.loop import run_controller  # the loop pulls in the API client; keep render light
+    from controller.manager import run_controller  # pulls in the API client; keep render light
 
-    return run_controller(args)
+    return run_controller(RunOptions.from_args(args))
 
 
 def cmd_diff(args) -> int:
@@ -153,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
                                            "IPv4 shoot on Kubernetes 1.32.0")
         cmd.add_argument("--config", help="ControllerConfiguration file (feature gates)")
         if name == "render":
-            cmd.add_argument("--manifests", action="store_true", help="print the rendered shoot manifests instead")
+            shown = cmd.add_mutually_exclusive_group()
+            shown.add_argument("--manifests", action="store_true", help="print the rendered shoot manifests instead")
+            shown.add_argument("--seed", action="store_true", help="print the seed monitoring objects instead")
         cmd.set_defaults(func=func)
 
     run = sub.add_parser("run", help="run the controller")
@@ -187,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.lines:
             print(line, file=sys.stderr)
         return EXIT_CONFIGURATION
-    except (MappingFileError, TransientError, OSError) as exc:
+    except (MappingFileError, TransientError, StartupError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:

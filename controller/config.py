@@ -1,10 +1,10 @@
 """The ControllerConfiguration file (`--config-file`, `render --config`) and the image overwrite.
 
-Read once at start-up by `cli`. The format is the Go extensions' own (apiVersion
-`<type>.networking.extensions.config.gardener.cloud/v1alpha1`, kind `ControllerConfiguration`,
-`clientConnection`, `featureGates`), so existing ControllerDeployments keep working; unknown fields and
-unknown feature gates are errors. The image vector overwrite (`IMAGEVECTOR_OVERWRITE`, read by
-`imagevector`) travels in the same object.
+Read once at start-up (`manager.build_controller`, `offline`, `diff`, `validate --shoot`). The format is
+the Go extensions' own (apiVersion `<type>.networking.extensions.config.gardener.cloud/v1alpha1`, kind
+`ControllerConfiguration`, `clientConnection`, `featureGates`), so existing ControllerDeployments keep
+working; unknown fields and unknown feature gates are errors. The image vector overwrite
+(`IMAGEVECTOR_OVERWRITE`, read by `imagevector`) travels in the same object.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from controller.errors import ConfigurationError, FieldError
-from controller.imagevector import ImageSource
+from controller.files import load_document
+from controller.imagevector import ImageSource, base_vector, load_overwrite
+from controller.mapping import TypeMapping
 
 KIND = "ControllerConfiguration"
 _CLIENT_FIELDS = {"acceptContentTypes": str, "contentType": str, "qps": (int, float), "burst": int,
@@ -75,3 +77,17 @@ def parse_config(doc: dict | None, known_api_versions: dict[str, dict[str, bool]
         feature_gates=dict(gates), images=images,
     )
 
+
+def load_config(path: str | None, mappings: dict[str, TypeMapping]) -> ControllerConfig:
+    """The configuration file (None: defaults) checked against the served types' config apiVersions and
+    feature gates, with the image vector overwrite of `IMAGEVECTOR_OVERWRITE`; every error names the file."""
+    known = {}
+    for mapping in mappings.values():
+        known.setdefault(mapping.config_api_version, {}).update(mapping.feature_gates)
+        base_vector(mapping.chart)  # a broken images.yaml stops the start, instead of failing every Network
+    doc = load_document(path, "ControllerConfiguration") if path else None
+    images = load_overwrite()
+    try:
+        return parse_config(doc, known, images)
+    except ConfigurationError as exc:
+        raise ConfigurationError([f"{path}: {line}" for line in exc.lines]) from exc

@@ -1,13 +1,16 @@
 """The Gardener extension contract as constants and pure builders (gardener-contract.md sections 2.1-2.4).
 
-Sits between the watch and the API writes: `loop` asks the predicates here whether an event needs a
-reconcile, `reconciler` computes the operation type and builds every status and metadata patch here.
-Nothing in this module talks to the API server, so each rule can be read (and tested) on its own.
+Sits between the watch and the API writes: `manager` asks the predicates here whether an event needs a
+reconcile (and whether the shoot is failed), `reconciler` computes the operation type and builds every
+status and metadata patch here. Nothing in this module talks to the API server, so each rule can be read
+(and tested) on its own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+
+from controller import shoot as shoots
 
 OPERATION_ANNOTATION = "gardener.cloud/operation"
 OP_RECONCILE = "reconcile"
@@ -111,6 +114,18 @@ def needs_reconcile_on_update(old: dict, new: dict, ignore_operation_annotation:
     if operation_annotation(new) in TRIGGERING_OPERATIONS:
         return True
     return is_deleting(new) and old.get("status") == new.get("status")
+
+
+def is_shoot_namespace(namespace: dict | None) -> bool:
+    return (((namespace or {}).get("metadata") or {}).get("labels") or {}).get(SHOOT_ROLE_LABEL) == "shoot"
+
+
+def shoot_not_failed(namespace: dict | None, cluster: dict | None) -> bool:
+    """`ShootNotFailedPredicate`: in a namespace labelled as a shoot's, events of a failed shoot (or of
+    one whose Cluster is missing) are dropped; a namespace that could not be read (None) lets them pass."""
+    if not is_shoot_namespace(namespace):
+        return True
+    return cluster is not None and not shoots.is_failed(shoots.shoot_of(cluster))
 
 
 # --- status patches (2.4) ---

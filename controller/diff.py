@@ -2,7 +2,7 @@
 
 Where it sits: the CLI's `diff` command calls `diff_offline` (one Network file against a deployed Secret
 or manifest file) or `diff_seed` (every Network of a seed). Both compute the desired state exactly as a
-reconcile does (`pipeline.desired_state`; the reconciler's own live inputs and monitoring render) and
+reconcile does (`pipeline.desired_state` and `pipeline.seed_objects`, with `liveinputs`) and
 compare it with what is deployed:
 
 - shoot side: the objects in the Secrets the Network's ManagedResource references (Gardener's format:
@@ -13,6 +13,8 @@ compare it with what is deployed:
 The seed mode only reads: it lists Networks and gets Clusters, ManagedResources, their Secrets, the
 monitoring objects and, where a mapping reads the shoot (`liveInputs`), those shoot objects. Values of
 Secrets are never printed, only which keys change.
+
+Over 300 lines: the command, its object comparison and its output format are one feature, read together.
 """
 
 from __future__ import annotations
@@ -28,16 +30,17 @@ from dataclasses import dataclass, field
 
 from kubernetes.config import ConfigException
 
-from controller import pipeline, shapes, shoot as shoots
-from controller.config import ControllerConfig
+from controller import liveinputs, pipeline, shapes, shoot as shoots
+from controller.config import ControllerConfig, load_config
 from controller.errors import ConfigurationError, FieldError, TransientError
 from controller.files import MAX_BYTES, parse_documents
-from controller.kube import NETWORKS, Kube
+from controller.kube import Kube
 from controller.managedresource import secret_manifest
 from controller.mapping import TypeMapping, load_mappings
 from controller.mapping.loader import MappingFileError
-from controller.reconciler import Reconciler
+from controller.offline import offline_inputs
 from controller.render import Renderer
+from controller.resources import CLUSTERS, MANAGED_RESOURCES, NETWORKS
 
 EXIT_SAME, EXIT_CHANGES, EXIT_ERRORS = 0, 1, 2
 ABSENT = "(absent)"
@@ -229,27 +232,26 @@ async def diff_offline(renderer: Renderer, mapping: TypeMapping, network: dict, 
 async def diff_seed(kube: Kube, renderer: Renderer, mappings: dict[str, TypeMapping],
                     config: ControllerConfig) -> list[NetworkDiff]:
     """Every Network of the seed, in namespace/name order."""
-    networks, _ = await kube.list_objects(NETWORKS)
+    networks, _ = await kube.list(NETWORKS)
     networks.sort(key=lambda n: ((n.get("metadata") or {}).get("namespace", ""), (n.get("metadata") or {}).get("name", "")))
-    reconciler = Reconciler(kube, renderer, mappings, config)
-    return [await _diff_network(reconciler, network) for network in networks]
+    return [await _diff_network(kube, renderer, mappings, config, network) for network in networks]
 
 
-async def _diff_network(reconciler: Reconciler, network: dict) -> NetworkDiff:
+async def _diff_network(kube: Kube, renderer: Renderer, mappings: dict[str, TypeMapping], config: ControllerConfig,
+                        network: dict) -> NetworkDiff:
     meta = network.get("metadata") or {}
     namespace, name = meta.get("namespace", ""), meta.get("name", "")
     network_type = str((network.get("spec") or {}).get("type", ""))
     result = NetworkDiff(f"{namespace}/{name}", network_type)
-    mapping = reconciler.mappings.get(network_type)
+    mapping = mappings.get(network_type)
     if mapping is None:
         result.skipped = "type not served by these mappings"
         return result
     if meta.get("deletionTimestamp"):
         result.skipped = "being deleted"
         return result
-    kube = reconciler.kube
     try:
-        cluster = await kube.get_cluster(namespace)
+        cluster = await kube.get(CLUSTERS, "", namespace)
         if cluster is None:
             raise ConfigurationError(f"cluster {namespace} not found")
         shapes.check_cluster(cluster)
@@ -257,9 +259,9 @@ async def _diff_network(reconciler: Reconciler, network: dict) -> NetworkDiff:
         if shoots.is_failed(shoot):
             result.skipped = "the shoot is failed"
             return result
-        live = await reconciler._live_inputs(network, mapping, shoot)
-        desired = await pipeline.desired_state(reconciler.renderer, mapping, network, shoot, reconciler.config, live)
-        mr = await kube.get_managed_resource(namespace, mapping.managed_resource)
+        live = await liveinputs.read(kube, mapping, network, shoot, config)
+        desired = await pipeline.desired_state(renderer, mapping, network, shoot, config, live)
+        mr = await kube.get(MANAGED_RESOURCES, namespace, mapping.managed_resource)
         secrets = []
         for ref in ((mr or {}).get("spec") or {}).get("secretRefs") or []:
             secret = await kube.read("v1", "Secret", namespace, ref.get("name", ""))
@@ -268,7 +270,7 @@ async def _diff_network(reconciler: Reconciler, network: dict) -> NetworkDiff:
                                          f"Secret {ref.get('name')}")
             secrets.append(secret)
         result.objects = compare(secret_objects(secrets), _desired_shoot_objects(desired))
-        for obj in await reconciler._monitoring_objects(network, mapping, shoot):
+        for obj in await pipeline.seed_objects(renderer, mapping, network, shoot):
             obj_meta = obj["metadata"]
             current = await kube.read(obj["apiVersion"], obj["kind"], obj_meta.get("namespace", ""), obj_meta["name"])
             result.objects += compare([current] if current else [], [obj], live=True)
@@ -284,14 +286,12 @@ async def _diff_network(reconciler: Reconciler, network: dict) -> NetworkDiff:
 def run(args) -> int:
     """0: nothing would change; 1: something would; 2: errors (bad input, unreadable seed, a Network
     whose desired state cannot be computed)."""
-    from controller.cli import _offline_inputs, load_config  # the CLI's own input loading
-
     try:
         if args.network:
             if not args.against:
                 raise ConfigurationError(FieldError("--against", "Required", "the deployed Secret or manifests "
                                                     "to compare --network with"))
-            mapping, network, shoot, config = _offline_inputs(args)
+            mapping, network, shoot, config = offline_inputs(args.mappings_dir, args.network, args.cluster, args.config)
             deployed = against_objects(load_documents(args.against))
             results = [asyncio.run(diff_offline(Renderer(), mapping, network, shoot, config, deployed))]
         elif args.against or args.cluster:

@@ -1,8 +1,11 @@
-"""The two kinds of failure of the whole project, kopf-style: permanent and temporary.
+"""The kinds of failure of the whole project, kopf-style: permanent, temporary, and fatal at start-up.
 
-Raised by the pure pipeline (mapping, render, package) and by the API layer; the reconciler turns a
-`ConfigurationError` into `ERR_CONFIGURATION_PROBLEM` without hot retries and retries everything else
-with backoff; the CLI turns a `ConfigurationError` into exit code 2 with one line per field error.
+Raised by the pure pipeline (mapping, render, package) and by the API layer. Each error carries its
+retry and its Gardener error codes from where it is made: a `ConfigurationError` is permanent
+(`ERR_CONFIGURATION_PROBLEM`, no retry until the Network changes); a `TransientError` is retried, after
+its own `delay` when it names one (a `wait` rule), else with the work queue's per-item backoff; a
+`StartupError` ends the process with one clear line. The CLI turns a `ConfigurationError` into exit
+code 2 with one line per field error.
 """
 
 from __future__ import annotations
@@ -76,6 +79,23 @@ class ConfigurationError(Exception):
 
 
 class TransientError(Exception):
-    """Temporary: worth retrying with backoff (API hiccups, helm process failures, waits)."""
+    """Temporary: worth retrying (API hiccups, helm process failures, waits). `delay`: seconds until the
+    retry (None: the work queue's exponential backoff); `codes`: Gardener error codes for lastError."""
 
-    codes: tuple[str, ...] = ()
+    def __init__(self, message: str, *, delay: float | None = None, codes: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.delay, self.codes = delay, tuple(codes)
+
+
+# Retry of a `wait` rule without `retryAfter`: "not yet" is asked again like Gardener's requeue, not hot.
+WAIT_RETRY_AFTER = 30.0
+
+
+def waiting(rules: list[dict]) -> TransientError:
+    """The error of the `wait` rules that hold: their messages, retried after the shortest `retryAfter`."""
+    return TransientError("; ".join(rule["wait"] for rule in rules),
+                          delay=min(float(rule.get("retryAfter", WAIT_RETRY_AFTER)) for rule in rules))
+
+
+class StartupError(Exception):
+    """The process cannot do its job at all (no usable helm binary): exit 1 with this one line."""

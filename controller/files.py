@@ -1,10 +1,11 @@
 """The one hardened reader of every input document: Network, Cluster, ControllerConfiguration, image
 vector, kubeconfig.
 
-Used by `cli` (files named on the command line), `config` (the image vector overwrite) and `kube` (the
-shoot kubeconfig from a Secret). Whatever the bytes are, the result is either plain JSON data (dicts
-with string keys, lists, strings, int64 integers, finite floats, booleans, null) or a
-`ConfigurationError` naming the source and, where it applies, the field path; never another exception.
+Used by `offline` and `cli` (files named on the command line), `config` (the configuration and the image
+vector overwrite), `kube` (the seed kubeconfig) and `liveinputs` (the shoot kubeconfig from a Secret).
+Whatever the bytes are, the result is either plain JSON data (dicts with string keys, lists, strings,
+int64 integers, finite floats, booleans, null) or a `ConfigurationError` naming the source and, where it
+applies, the field path; never another exception.
 
 Limits, checked before anything is built: `MAX_BYTES` of input, valid UTF-8 (a UTF-8 BOM is allowed),
 `MAX_DEPTH` levels of nesting, `MAX_NODES` YAML nodes as written and `MAX_EXPANDED_NODES` once every

@@ -27,6 +27,9 @@ extensions look them up), and no architecture is given, so Gardener's default `a
 Version constraints are Masterminds/semver v3's syntax, which Gardener uses; no PyPI library parses it
 (`semver`, `packaging`, `semantic-version` and `node-semver` reject or misread `>= 1.30, < 1.33`,
 `!= 1.2.3` or `=> 1.2`), so `Constraint` implements it.
+
+Over 300 lines: one Gardener format with its merge rules, lookup scores and constraint syntax, each
+of which only makes sense next to the others.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Package rendered manifests in Gardener's ManagedResource format (gardener-contract.md section 4).
 
-Pure builders, called by `pipeline` (desired objects) and by `reconciler` (which applies them): an
+Pure builders, called by `pipeline` (desired objects) and by `createforshoot` (which applies them): an
 immutable Secret `managedresource-<mr>-<hash8>` with key `config.yaml` and the garbage-collectable
 label, and a class-less ManagedResource with origin label, injectLabels, keepObjects and the
 reference annotation, byte-for-byte the names Gardener's `CreateForShoot` produces.
@@ -9,6 +9,7 @@ reference annotation, byte-for-byte the names Gardener's `CreateForShoot` produc
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 
 GC_LABEL = "resources.gardener.cloud/garbage-collectable-reference"
@@ -69,3 +70,15 @@ def build_managed_resource(namespace: str, name: str, origin: str, secret: str, 
 def secret_manifest(secret: dict) -> str:
     """The manifests a Secret built here carries (what `render --manifests` prints)."""
     return base64.b64decode(secret["data"][DATA_KEY]).decode()
+
+
+def merge_managed_resource(current: dict, desired: dict) -> dict:
+    """The MR as `CreateForShoot` leaves it: labels merged, spec replaced, reference annotations replaced."""
+    updated = copy.deepcopy(current)
+    meta = updated.setdefault("metadata", {})
+    meta["labels"] = {**(meta.get("labels") or {}), **(desired["metadata"].get("labels") or {})}
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith(REFERENCE_PREFIX)}
+    annotations.update(desired["metadata"].get("annotations") or {})
+    meta["annotations"] = annotations
+    updated["spec"] = copy.deepcopy(desired["spec"])
+    return updated

@@ -1,6 +1,6 @@
 """Prometheus collectors of the controller, in one place.
 
-Incremented by `render` (renders, cache hits, helm processes in flight) and by `loop` (reconciles,
+Incremented by `render` (renders, cache hits, helm processes in flight) and by `manager` (reconciles,
 durations, queue depth, failed background tasks); exposed on /metrics by `server`. A private registry
 keeps test processes and the default Python collectors apart.
 """

@@ -1,12 +1,16 @@
-"""Flags of `gardener-extension-networking run` and `admission`, with the Go extensions' names and defaults.
+"""Flags of `gardener-extension-networking run` and `admission`, with the Go extensions' names and defaults,
+and `RunOptions`, the typed result `run` hands to `manager`.
 
-Used by `cli` (parsing) and `loop` (reading). Kept apart from `cli` so the flag list reads as one table.
+Used by `cli` (parsing). Kept apart from `cli` so the flag list reads as one table; nothing past
+`RunOptions.from_args` sees an argparse Namespace.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import pathlib
 
 
 def _boolean(value: str) -> bool:
@@ -87,3 +91,60 @@ def add_admission_arguments(parser: argparse.ArgumentParser) -> None:
     add("--metrics-bind-address", default=":8080", help="address of /metrics")
     add("--log-level", default="info", choices=["debug", "info", "error"])
     add_webhook_arguments(parser, 10250, "gardener-extension-admission-networking", "WEBHOOK_CONFIG_NAMESPACE")
+
+
+@dataclasses.dataclass(frozen=True)
+class WebhookOptions:
+    """The `--webhook-*` flags (names as argparse spells them, which `ShootWebhook.from_args` reads)."""
+
+    webhook_config_server_port: int = 0
+    webhook_config_server_host: str = "0.0.0.0"
+    webhook_config_namespace: str = "garden"
+    webhook_config_service_name: str = "gardener-extension-networking"
+    webhook_config_service_port: int = 443
+    webhook_config_mode: str = "service"
+    webhook_config_url: str = ""
+    webhook_cert_secret: str = ""
+    webhook_cert_check_interval: float = 3600.0
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """Everything `run` needs, typed; defaults as the flags'."""
+
+    mappings_dir: pathlib.Path
+    types: tuple[str, ...] = ()
+    kubeconfig: str = ""
+    config_file: str = ""
+    max_concurrent_reconciles: int = 5
+    max_parallel_renders: int = 0
+    ignore_operation_annotation: bool = False
+    resync_period: float = 300.0
+    leader_election: bool = False
+    leader_election_id: str = "networking-leader-election"
+    leader_election_lease_duration: float = 15.0
+    leader_election_renew_deadline: float = 10.0
+    leader_election_retry_period: float = 2.0
+    leader_election_namespace: str = "garden"
+    heartbeat_namespace: str = "garden"
+    extension_name: str = "gardener-extension-networking"
+    heartbeat_renew_interval_seconds: float = 30.0
+    health_bind_address: str = ":8081"
+    metrics_bind_address: str = ":8080"
+    delete_timeout: float = 120.0
+    render_timeout: float = 60.0
+    reconcile_timeout: float = 180.0
+    graceful_shutdown_timeout: float = 30.0
+    log_level: str = "info"
+    webhook: WebhookOptions = WebhookOptions()
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "RunOptions":
+        """From `run`'s parsed flags: `--types` split, `--leader-election` resolved (default: on
+        in-cluster, off with a kubeconfig)."""
+        plain = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+                 if f.name not in ("types", "leader_election", "webhook")}
+        webhook = WebhookOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(WebhookOptions)})
+        leader_election = (not args.kubeconfig) if args.leader_election is None else args.leader_election
+        return cls(**plain, types=tuple(t.strip() for t in args.types.split(",") if t.strip()),
+                   leader_election=leader_election, webhook=webhook)

@@ -1,12 +1,13 @@
-"""The pure pipeline from one Network to its desired ManagedResource: decode, map, render, package.
+"""The pure pipeline from one Network to what a reconcile writes: decode, map, render, package.
 
-Called by the CLI (`render`, `validate`) and by `reconciler`; nothing here talks to the API server.
+Called by the CLI (`render`, `validate`), `diff` and `reconciler`; nothing here talks to the API server.
 `compute_values` is synchronous and needs no helm; `desired_state` adds the helm render and the
-Gardener packaging.
+Gardener packaging of the shoot chart; `seed_objects` renders the type's seed monitoring chart.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from controller import shapes
@@ -97,3 +98,18 @@ async def desired_state(renderer: Renderer, mapping: TypeMapping, network: dict,
                                               secret["metadata"]["name"])
     status = {"providerStatus": dict(mapping.provider_status), **result.status}
     return Desired(result.values, rendered, secret, managed_resource, status)
+
+
+async def seed_objects(renderer: Renderer, mapping: TypeMapping, network: dict, shoot: dict) -> list[dict]:
+    """The seed monitoring objects of the Network's namespace (the mapping's `monitoring` chart; none
+    without one). Copies: the render cache is never changed by a caller. Needs no valid providerConfig,
+    so deletion finds them too."""
+    if mapping.monitoring is None:
+        return []
+    namespace = (network.get("metadata") or {}).get("namespace") or "default"
+    version = shoots.kube_version(shoot) or shoots.kube_version(shoots.default_shoot())
+    rendered = await renderer.render(mapping.monitoring.chart, mapping.monitoring.release, namespace, {}, version)
+    objects = copy.deepcopy(rendered.objects)
+    for obj in objects:
+        obj.setdefault("metadata", {}).setdefault("namespace", namespace)
+    return objects

@@ -2,7 +2,7 @@
 
 Pure from the caller's point of view: same chart files + values + kube version give the same result,
 so results are cached by a digest of exactly those inputs and steady-state reconciles start no helm
-process. Called by `pipeline` (shoot chart) and by `reconciler` (seed monitoring chart).
+process. Called by `pipeline` (the shoot chart and the seed monitoring chart).
 
 Why not pyhelm3's `template()`: it cannot pass `--kube-version` (Capabilities would then follow the
 helm binary: v1.32 under helm 3.17, v1.35 under helm 4.1) and it merges several value dicts by
@@ -39,14 +39,15 @@ import yaml
 from pyhelm3 import errors as helm_errors
 
 from controller import metrics
-from controller.errors import ConfigurationError, TransientError
+from controller.errors import ConfigurationError, StartupError, TransientError
 
 HOOK_ANNOTATION = "helm.sh/hook"
 _SOURCE = re.compile(r"^# Source: (.+)$", re.M)
 _DOC_SEPARATOR = re.compile(r"^---[ \t]*$", re.M)
-# stderr fragments of helm that mean "these values cannot render this chart" (a permanent problem).
-_PERMANENT_HELM_ERRORS = ("execution error", "values don't meet the specifications", "parse error",
-                          "failed to render", "error converting yaml")
+# The exit status with which helm reports an error it found (cobra's: schema, template, parse errors).
+# `helm template` reads no cluster, so the same chart and values fail the same way again: permanent.
+# A crash (Go panic: 2) or a kill (negative status) is the process's failure, worth another try.
+HELM_REPORTED_ERROR = 1
 RENDER_TIMEOUT = 60.0
 
 
@@ -90,7 +91,7 @@ class GroupCommand(pyhelm3.Command):
             proc = subprocess.run([self._executable, "version", "--template", "{{ .Version }}"],
                                   capture_output=True, check=True, timeout=self.timeout, start_new_session=True)
         except subprocess.TimeoutExpired:
-            raise TransientError(f"helm version did not finish within {self.timeout:g}s") from None
+            raise StartupError(f"helm version did not finish within {self.timeout:g}s") from None
         return semver.Version.parse(proc.stdout.decode().strip().removeprefix("v"))
 
     def _kill(self, proc: asyncio.subprocess.Process) -> None:
@@ -103,6 +104,16 @@ class GroupCommand(pyhelm3.Command):
             self.running.pop(proc.pid, None)
 
         asyncio.get_running_loop().create_task(proc.wait()).add_done_callback(reaped)
+
+
+def classify(exc: helm_errors.Error, chart: str) -> ConfigurationError | TransientError:
+    """A failed `helm template` by its exit status: the chart cannot render these values (permanent),
+    or helm itself failed (temporary)."""
+    stderr = exc.stderr.decode(errors="replace").strip() if isinstance(exc.stderr, bytes) else str(exc)
+    if exc.returncode == HELM_REPORTED_ERROR:
+        return ConfigurationError(f"chart {chart} cannot be rendered: {stderr}")
+    how = f"was killed by signal {-exc.returncode}" if exc.returncode < 0 else f"exited with {exc.returncode}"
+    return TransientError(f"helm template {chart} {how}: {stderr}")
 
 
 @dataclass(frozen=True)
@@ -165,9 +176,11 @@ class Renderer:
         self.command = GroupCommand(executable=self.binary, timeout=timeout)
         try:
             self.client = pyhelm3.Client(command=self.command, executable=self.binary)
-        except (AssertionError, OSError, ValueError, subprocess.CalledProcessError) as exc:  # pyhelm3 asserts it exists
-            raise TransientError(f"helm binary {self.binary!r} is not usable: {exc}") from exc
-        self.version = str(self.client.version)
+            self.version = str(self.client.version)
+        except (AssertionError, OSError, ValueError, subprocess.CalledProcessError) as exc:
+            # pyhelm3 asserts that it exists; nothing can be rendered without it: a start-up error
+            raise StartupError(f"helm binary {self.binary!r} is not usable: {str(exc) or 'not found'} "
+                               f"(set HELM_BINARY or put helm on PATH)") from exc
         self._max_parallel = max_parallel or os.cpu_count() or 2
         self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self._cache: OrderedDict[str, Rendered] = OrderedDict()
@@ -218,10 +231,7 @@ class Renderer:
             try:
                 stdout = await self.command.run(argv, json.dumps(values).encode())
             except helm_errors.Error as exc:
-                stderr = exc.stderr.decode(errors="replace").strip() if isinstance(exc.stderr, bytes) else str(exc)
-                if any(fragment in stderr.lower() for fragment in _PERMANENT_HELM_ERRORS):
-                    raise ConfigurationError(f"chart {chart.name} cannot be rendered: {stderr}") from exc
-                raise TransientError(f"helm template {chart.name} failed: {stderr}") from exc
+                raise classify(exc, chart.name) from exc
             except OSError as exc:
                 raise TransientError(f"helm could not be started: {exc}") from exc
             finally:

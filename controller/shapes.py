@@ -1,6 +1,6 @@
 """The shape of the Network and Cluster fields the controller reads, checked before anything reads them.
 
-Called by `pipeline.build_inputs` (the Network) and by `cli` and `reconciler` (the Cluster), after
+Called by `pipeline.build_inputs` (the Network) and by `offline`, `reconciler` and `diff` (the Cluster), after
 `files` (CLI) or the API server (controller) produced JSON data. A Network or Shoot with a wrong type at
 any level the controller or a mapping file reads (`spec: "garbage"`, `kubernetes: []`,
 `workers: "x"`, `lastOperation: "x"`) becomes a `ConfigurationError` with the field path instead of a

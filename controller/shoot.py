@@ -1,7 +1,7 @@
 """Facts the contract needs from the Cluster resource's Shoot, and the default Shoot of the CLI.
 
-Pure readers, used by `pipeline` (kube version), `reconciler` (failed shoot, force deletion) and `cli`
-(default shoot when no `--cluster` is given).
+Pure readers, used by `pipeline` (kube version), `contract` and `reconciler` (failed shoot, force
+deletion) and `offline` (default shoot when no `--cluster` is given).
 """
 
 from __future__ import annotations

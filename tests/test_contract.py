@@ -85,3 +85,14 @@ def test_status_builders():
     assert failed["lastError"]["description"] == "Error deleting Network: boom"
     assert failed["lastError"]["codes"] == ["ERR_CONFIGURATION_PROBLEM"]
     assert len(c.now()) == 20 and c.now().endswith("Z")
+
+
+def test_shoot_not_failed_predicate():
+    shoot_ns = {"metadata": {"labels": {"gardener.cloud/role": "shoot"}}}
+    cluster = {"spec": {"shoot": {"status": {"lastOperation": {"state": "Succeeded"}}}}}
+    failed = {"spec": {"shoot": {"status": {"lastOperation": {"state": "Failed"}}}}}
+    assert c.shoot_not_failed(None, None)  # namespace unreadable: let it pass
+    assert c.shoot_not_failed({"metadata": {"labels": {}}}, None)  # not a shoot namespace
+    assert c.shoot_not_failed(shoot_ns, cluster)
+    assert not c.shoot_not_failed(shoot_ns, failed)
+    assert not c.shoot_not_failed(shoot_ns, None)  # a shoot namespace without its Cluster

@@ -3,7 +3,7 @@
 Runs against the garden cluster (`--kubeconfig`, env GARDEN_KUBECONFIG, else in-cluster). Start-up:
 certificate bundle from its Secret (`webhooks.certstore`, created on first start), HTTPS server with
 /webhooks/validate and /webhooks/mutate (`handlers`), health and metrics listeners
-(`controller.server`), then the webhook configurations of every served type
+(`controller.runtime.server`), then the webhook configurations of every served type
 (`webhooks.registration`). Every `--webhook-cert-check-interval` seconds the certificate is checked;
 a renewed one is loaded into the running server and its caBundle re-registered. Replicas need no
 leader: they converge on the Secret and write identical configurations.
@@ -19,7 +19,8 @@ from controller.admission import handlers
 from controller.errors import ConfigurationError, TransientError
 from controller.kube import Kube
 from controller.mapping import TypeMapping, load_mappings
-from controller.server import Servers
+from controller.runtime.logs import configure_logging
+from controller.runtime.server import Servers
 from controller.webhooks import certs, registration
 from controller.webhooks.certstore import CertificateStore
 from controller.webhooks.server import WebhookServer
@@ -116,8 +117,6 @@ def build_admission(args) -> Admission:
 
 
 def run_admission(args) -> int:
-    from controller.loop import configure_logging
-
     configure_logging(args.log_level)
     admission = build_admission(args)
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from controller.errors import NO_VALUE, ConfigurationError, FieldError, TransientError
+from controller.errors import NO_VALUE, ConfigurationError, FieldError, waiting
 from controller.mapping import paths, transforms
 
 INPUT_ROOTS = ("providerConfig", "network", "shoot", "featureGates", "images", "live", "vars", "values")
@@ -41,13 +41,13 @@ def apply_rules(mapping, inputs: dict) -> MappingResult:
     state.setdefault("vars", {})
     state.setdefault("values", {})
     errors: list[FieldError] = []
-    waits: list[str] = []
+    waits: list[dict] = []
     for index, rule in enumerate(mapping.rules):
         try:
             if not holds(rule.get("when"), state):
                 continue
             if "wait" in rule:
-                waits.append(rule["wait"])
+                waits.append(rule)
             elif "forbid" in rule:
                 value = paths.get(state, rule["valueFrom"], None) if "valueFrom" in rule else NO_VALUE
                 errors.append(FieldError(rule["field"], rule.get("type", "Forbidden"), rule["forbid"], value))
@@ -63,7 +63,7 @@ def apply_rules(mapping, inputs: dict) -> MappingResult:
     if errors:
         raise ConfigurationError(errors)
     if waits:
-        raise TransientError("; ".join(waits))
+        raise waiting(waits)
     status = {key: paths.get(state, source, None) for key, source in mapping.status.items()}
     return MappingResult(values=state["values"], status=status)
 

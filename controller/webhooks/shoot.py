@@ -1,6 +1,6 @@
 """The controller's shoot webhook: `/shoot` served over HTTPS, and what a shoot needs to call it.
 
-Started by the controller (`loop`) when `--webhook-config-server-port` is set, on every replica (the
+Started by the controller (`manager`) when `--webhook-config-server-port` is set, on every replica (the
 Service balances over all of them, leader or not). For each mapping with a `shootWebhook` section the
 reconciler ships its MutatingWebhookConfiguration into the shoot (`objects`), pointing at this
 extension's Service (`https://<service>.<namespace>:<port>/shoot`, Go's `url-service` mode) or at

@@ -8,32 +8,29 @@ API failures propagate as `TransientError` (the reconcile is retried).
 
 from __future__ import annotations
 
+from controller import createforshoot
 from controller.kube import Kube
 from controller.mapping import TypeMapping
+from controller.resources import MANAGED_RESOURCES
 
 
 async def apply(kube: Kube, webhook, mapping: TypeMapping, namespace: str) -> list[str]:
     if webhook is None or not mapping.shoot_webhook:
         return []
     secret, managed_resource = webhook.objects(mapping, namespace)
-    changes = []
-    if (await kube.ensure_secret(secret)).changed:
-        changes.append(f"created Secret {secret['metadata']['name']}")
-    if (await kube.apply_managed_resource(managed_resource)).changed:
-        changes.append(f"applied ManagedResource {managed_resource['metadata']['name']}")
-    return changes
+    return await createforshoot.create_for_shoot(kube, secret, managed_resource)
 
 
 async def keep_objects(kube: Kube, mapping: TypeMapping, namespace: str) -> None:
     if mapping.shoot_webhook:
-        await kube.set_keep_objects(namespace, mapping.shoot_webhook["managedResource"])
+        await createforshoot.keep_objects(kube, namespace, mapping.shoot_webhook["managedResource"])
 
 
 async def delete(kube: Kube, mapping: TypeMapping, namespace: str) -> list[str]:
     if not mapping.shoot_webhook:
         return []
     name = mapping.shoot_webhook["managedResource"]
-    if await kube.get_managed_resource(namespace, name) is None:
+    if await kube.get(MANAGED_RESOURCES, namespace, name) is None:
         return []
-    await kube.delete_managed_resource(namespace, name)
+    await createforshoot.delete(kube, namespace, name)
     return [f"deleted ManagedResource {name}"]

@@ -22,7 +22,8 @@ import yaml
 
 from controller.admission.command import build_admission
 from controller.cli import build_parser
-from controller.loop import build_controller
+from controller.manager import build_controller
+from controller.options import RunOptions
 from tests.admission.shoots import shoot
 from tests.admission.test_edits import COREFILE
 from tests.cluster.real import free_port
@@ -191,7 +192,7 @@ def controller_with_webhook(real_cluster):
         "--webhook-config-server-port", str(port), "--webhook-config-server-host", "127.0.0.1",
         "--webhook-config-namespace", EXT_NS, "--webhook-config-mode", "url",
         "--webhook-config-url", f"127.0.0.1:{port}"])
-    running = Running(build_controller(args))
+    running = Running(build_controller(RunOptions.from_args(args)))
     try:
         yield running
     finally:

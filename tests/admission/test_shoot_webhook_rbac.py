@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from controller.cli import build_parser
-from controller.loop import build_controller
+from controller.manager import build_controller
+from controller.options import RunOptions
 from controller.webhooks import certs
 from tests.charts.test_extension_chart import INJECTED
 from tests.cluster.real import free_port
@@ -59,7 +60,7 @@ def test_shoot_webhook_needs_nothing_beyond_the_chart_rbac(real_cluster, tmp_pat
             "--metrics-bind-address", "0", "--resync-period", "0.5", "--delete-timeout", "5",
             "--leader-election=false", "--heartbeat-namespace", NAMESPACE, "--graceful-shutdown-timeout", "5",
             *webhook_flags, f"--webhook-config-server-port={port}", "--webhook-config-server-host=127.0.0.1"])
-        running = Running(build_controller(args))
+        running = Running(build_controller(RunOptions.from_args(args)))
         webhook = running.controller.reconciler.shoot_webhook
         cluster.create(example("cluster-baz.yaml"))
         network = example("network-cilium.yaml")

@@ -47,7 +47,8 @@ def kind_cluster():
 def test_one_reconcile_on_kind(kind_cluster):
     from tests.integration.conftest import NS, Running, wait_for
     from controller.cli import build_parser
-    from controller.loop import build_controller
+    from controller.manager import build_controller
+    from controller.options import RunOptions
 
     kind_cluster.kubectl("apply", "-f", str(EXAMPLE / "crds"))
     kind_cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
@@ -56,7 +57,7 @@ def test_one_reconcile_on_kind(kind_cluster):
     args = build_parser().parse_args(["run", "--kubeconfig", str(kind_cluster.kubeconfig_path), "--types", "calico",
                                       "--leader-election=false", "--health-bind-address", ":0",
                                       "--metrics-bind-address", ":0"])
-    running = Running(build_controller(args))
+    running = Running(build_controller(RunOptions.from_args(args)))
     try:
         def succeeded():
             out = kind_cluster.kubectl("get", "network", "-n", NS, "bar",

@@ -11,7 +11,6 @@ import json
 import logging
 import threading
 import time
-import types
 
 import pytest
 import yaml
@@ -23,7 +22,11 @@ from controller.cli import build_parser
 from controller.config import ControllerConfig
 from controller.errors import ConfigurationError, TransientError
 from controller.kube import Kube
-from controller.loop import Controller, JsonFormatter, build_controller
+from controller.liveinputs import shoot_client
+from controller.manager import build_controller
+from controller.options import RunOptions
+from controller.runtime.logs import JsonFormatter
+from controller.runtime.tasks import Tasks
 from controller.mapping import load_mappings
 from controller.render import Renderer
 from tests.helpers import EXAMPLE, ROOT
@@ -53,7 +56,7 @@ class Running:
         args = build_parser().parse_args([
             "run", "--kubeconfig", kubeconfig, "--health-bind-address", ":0", "--metrics-bind-address", ":0",
             "--resync-period", "0.5", "--heartbeat-renew-interval-seconds", "30", *flags])
-        self.controller = build_controller(args)
+        self.controller = build_controller(RunOptions.from_args(args))
         self.thread = threading.Thread(target=lambda: asyncio.run(self.controller.run()), daemon=True)
         self.thread.start()
         assert self.controller.started.wait(10)
@@ -150,7 +153,7 @@ def test_a_malformed_shoot_kubeconfig_never_reaches_logs_or_status(emu, start, c
     kube = Kube.connect(emu.kubeconfig_path)
     try:
         with pytest.raises(TransientError) as info:
-            asyncio.run(kube.shoot_client(namespace))
+            asyncio.run(shoot_client(kube, namespace))
     finally:
         kube.close()
     assert str(info.value) == f"secret {namespace}/gardener-internal: data.kubeconfig is not a usable kubeconfig"
@@ -169,12 +172,11 @@ def test_a_write_the_api_server_refuses_for_good_is_a_configuration_error(emu, s
     assert posts and {code for _, _, code in posts} == {422}
     assert len(posts) <= 2  # one try per reconcile (no client retries); the first Processing write requeues once
 
-    def resynced(since: int) -> bool:
-        return any(e[0] == "GET" and e[1].endswith("/networks") for e in emu.request_log[since:])
+    def resyncs(since: int) -> int:
+        return sum(1 for e in emu.request_log[since:] if e[0] == "GET" and e[1].endswith("/networks"))
 
     mark = len(emu.request_log)
-    wait_for(lambda: resynced(mark), message="another resync after the Error")
-    time.sleep(0.6)  # and one more resync period: no retry of the refused write
+    wait_for(lambda: resyncs(mark) >= 2, message="two resyncs after the Error")
     assert not [e for e in emu.request_log[mark:] if e[0] == "POST" and e[1].endswith("/secrets")]
 
 
@@ -202,8 +204,7 @@ def test_secrets_over_one_mebibyte_are_a_configuration_error(monkeypatch):
 
 
 def test_a_failed_background_task_is_logged_with_its_traceback_and_counted(caplog):
-    controller = types.SimpleNamespace(_tasks=set())
-    controller._task_done = types.MethodType(Controller._task_done, controller)
+    tasks = Tasks()
 
     async def _explode():
         raise RuntimeError("boom")
@@ -214,11 +215,11 @@ def test_a_failed_background_task_is_logged_with_its_traceback_and_counted(caplo
     before = failures()
 
     async def main():
-        task = Controller._spawn(controller, _explode())
+        task = tasks.spawn(_explode())
         await asyncio.gather(task, return_exceptions=True)
         await asyncio.sleep(0)  # done callbacks run on the next loop iteration
 
     asyncio.run(main())
-    assert failures() == before + 1 and not controller._tasks
+    assert failures() == before + 1 and not tasks.running
     record = next(r for r in caplog.records if r.getMessage() == "background task explode failed")
     assert record.levelno == logging.ERROR and "RuntimeError: boom" in JsonFormatter().format(record)

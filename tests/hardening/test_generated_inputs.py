@@ -34,8 +34,11 @@ CLUSTER = yaml.safe_load((EXAMPLE / "cluster.yaml").read_text())
 SETTINGS = dict(deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
 
+EXAMPLE_NETWORK = yaml.safe_load((EXAMPLE / "network-calico.yaml").read_text())
+
+
 def base_network(kind: str) -> dict:
-    network = yaml.safe_load((EXAMPLE / "network-calico.yaml").read_text())
+    network = copy.deepcopy(EXAMPLE_NETWORK)
     network["spec"]["type"] = kind
     mapping = MAPPINGS[kind]
     network["spec"]["providerConfig"] = {"apiVersion": mapping.provider_api_version, "kind": mapping.provider_kind}

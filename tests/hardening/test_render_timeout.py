@@ -12,8 +12,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from controller.errors import TransientError
-from controller.loop import Controller
+from controller.errors import StartupError, TransientError
+from controller.manager import Controller
 from controller.render import Renderer
 from tests.helpers import ROOT
 
@@ -113,8 +113,7 @@ def test_readiness_reports_helm_processes_past_their_deadline(tmp_path, monkeypa
     monkeypatch.setenv("PIDFILE", str(pidfile))
     renderer = Renderer(stub(tmp_path, 'setsid sh -c \'echo $$ > "$PIDFILE"; exec sleep 4\' & sleep 1000'),
                         timeout=0.5)
-    controller = SimpleNamespace(args=SimpleNamespace(ignore_operation_annotation=False),
-                                 _synced={"networks"}, renderer=renderer)
+    controller = SimpleNamespace(informers=[SimpleNamespace(synced=True)], renderer=renderer)
 
     async def main():
         with pytest.raises(TransientError, match="did not finish"):
@@ -137,6 +136,6 @@ def test_a_helm_that_hangs_at_start_up_is_a_clear_error(tmp_path):
     path.write_text("#!/bin/sh\nexec sleep 1000\n")
     path.chmod(0o755)
     started = time.monotonic()
-    with pytest.raises(TransientError, match="helm version did not finish within 1s"):
+    with pytest.raises(StartupError, match="helm version did not finish within 1s"):
         Renderer(str(path), timeout=1.0)
     assert time.monotonic() - started < 5

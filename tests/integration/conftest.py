@@ -3,7 +3,7 @@
 Every test runs twice: against the API emulator (a fresh one per test) and against the real etcd +
 kube-apiserver of the session (`real_apiserver` marker; its objects are purged after each test).
 Tests that need the emulator's fault injection say so with `emulator_only`. The controller is built
-exactly as `gardener-extension-networking run` builds it (`loop.build_controller` from parsed flags)
+exactly as `gardener-extension-networking run` builds it (`manager.build_controller` from parsed flags)
 and talks real HTTP to the server; only timings are shortened.
 """
 
@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from controller.cli import build_parser
-from controller.loop import Controller, build_controller
+from controller.manager import Controller, build_controller
+from controller.options import RunOptions
 from apiserver_emulator import Emulator
 from tests.helpers import EXAMPLE, GARDENER_CRDS, ROOT
 
@@ -93,7 +94,10 @@ emulator_only = pytest.mark.parametrize("emu", ["emulator"], indirect=True)
 
 
 def purge(cluster) -> None:
-    """Remove every object the contract tests create from the session's real API server."""
+    """Remove every object the contract tests create from the session's real API server, and every
+    Network in any namespace (the conformance suite leaves some in its own namespaces, and the
+    controller under test would serve them all)."""
+    cluster.purge("extensions.gardener.cloud/v1alpha1", "networks")
     namespaces = [n["metadata"]["name"] for n in cluster.list("v1", "namespaces")
                   if n["metadata"]["name"] == "garden" or n["metadata"]["name"].startswith("shoot--")]
     for namespace in namespaces:
@@ -114,6 +118,7 @@ def emu(request, tmp_path):
             yield emulator
         return
     cluster = request.getfixturevalue("real_cluster")
+    purge(cluster)
     cluster.ensure_namespace("garden")
     cluster.ensure_namespace(NS, {"gardener.cloud/role": "shoot"})
     try:
@@ -134,7 +139,7 @@ def start(emu):
             "--delete-timeout", "1.5", "--heartbeat-renew-interval-seconds", "30",
             "--leader-election-lease-duration", "2", "--leader-election-renew-deadline", "1.5",
             "--leader-election-retry-period", "0.2", "--graceful-shutdown-timeout", "5", *flags])
-        instance = Running(build_controller(args))
+        instance = Running(build_controller(RunOptions.from_args(args)))
         running.append(instance)
         return instance
 

@@ -3,6 +3,7 @@ the real kube-apiserver, with the real controller loop, the real calico chart/ma
 
 from __future__ import annotations
 
+import logging
 import stat
 import time
 import urllib.request
@@ -43,6 +44,12 @@ def secrets(emu) -> list[str]:
 
 def events(emu, reason: str) -> list[dict]:
     return [e for e in emu.list("v1", "events", NS) if e.get("reason") == reason]
+
+
+def relists(emu, since: int) -> int:
+    """Full lists of Networks after request index `since`: each one proves the controller alive and past
+    every event before it (negative tests wait for these before asserting that nothing happened)."""
+    return sum(1 for m, p, _ in emu.request_log[since:] if m == "GET" and p.split("?")[0].endswith("/networks"))
 
 
 def reconciled(emu, start, *flags) -> object:
@@ -90,12 +97,12 @@ def test_first_reconcile_creates_secret_and_managed_resource_and_reports_success
 
 
 def test_resync_of_a_succeeded_network_writes_nothing(emu, start):
-    reconciled(emu, start)
-    time.sleep(0.3)  # the Normal event and the last watch events settle
-    mark = len(emu.request_log)
-    time.sleep(1.6)  # three resync periods of 0.5 s
-    assert any(m == "GET" and p.endswith("/networks") for m, p, _ in emu.request_log[mark:]), "it did re-list"
+    running = reconciled(emu, start)
+    wait_for(lambda: events(emu, "Reconciled"), message="the Normal event, the reconcile's last write")
+    mark, done = len(emu.request_log), running.controller.reconciles
+    wait_for(lambda: relists(emu, mark) >= 3, message="three resyncs")
     assert writes(emu, mark, ignore=("leases",)) == []
+    assert running.controller.reconciles == done
 
 
 def test_reconcile_annotation_again_updates_status_but_not_the_unchanged_managed_resource(emu, start):
@@ -112,9 +119,14 @@ def test_reconcile_annotation_again_updates_status_but_not_the_unchanged_managed
 
 
 def test_spec_change_without_annotation_is_ignored_by_default(emu, start):
-    reconciled(emu, start)
+    running = reconciled(emu, start)
+    done = running.controller.reconciles
     patch_spec(emu, {"providerConfig": {"backend": "vxlan"}})
-    time.sleep(1.2)
+    wait_for(lambda: running.controller.networks[f"{NS}/bar"]["metadata"]["generation"] == 2,
+             message="the controller saw the change")
+    mark = len(emu.request_log)
+    wait_for(lambda: relists(emu, mark) >= 2, message="two resyncs since")
+    assert running.controller.reconciles == done
     net = get_network(emu)
     assert net["metadata"]["generation"] == 2 and net["status"]["observedGeneration"] == 1
 
@@ -134,8 +146,8 @@ def test_spec_change_is_reconciled_with_ignore_operation_annotation(emu, start):
 def test_wait_for_state_does_nothing(emu, start):
     emu.create(cluster())
     emu.create(network("wait-for-state"))
-    start()
-    time.sleep(1.2)
+    running = start()
+    wait_for(lambda: running.controller.reconciles >= 1, message="the Network was processed")
     net = get_network(emu)
     assert "status" not in net or not net["status"]
     assert not net["metadata"].get("finalizers")
@@ -144,7 +156,7 @@ def test_wait_for_state_does_nothing(emu, start):
 
 
 def test_invalid_provider_config_is_a_configuration_error_without_hot_retry(emu, start):
-    reconciled(emu, start)
+    running = reconciled(emu, start)
     good_mr, good_secrets = managed_resource(emu), secrets(emu)
     patch_spec(emu, {"providerConfig": {"backend": "nope"}})
     annotate(emu, "reconcile")
@@ -156,9 +168,12 @@ def test_invalid_provider_config_is_a_configuration_error_without_hot_retry(emu,
     assert status["observedGeneration"] == 2
     assert managed_resource(emu)["spec"] == good_mr["spec"] and secrets(emu) == good_secrets
     assert events(emu, "ReconcileFailed")
-    mark = len(emu.request_log)
-    time.sleep(1.2)
+    settled = len(emu.request_log)
+    wait_for(lambda: relists(emu, settled) >= 1, message="a resync after the Error")
+    mark, done = len(emu.request_log), running.controller.reconciles
+    wait_for(lambda: relists(emu, mark) >= 2, message="two resyncs since")
     assert not [p for _, p, _ in writes(emu, mark) if "networks" in p], "not retried until the Network changes"
+    assert running.controller.reconciles == done
     # The same failure again (gardenlet annotates, nothing fixed) counts on the same Event.
     annotate(emu, "reconcile")
     wait_for(lambda: [e for e in events(emu, "ReconcileFailed") if e.get("count") == 2], message="event counted twice")
@@ -257,7 +272,7 @@ def test_force_deletion_does_not_wait_for_the_managed_resource(emu, start):
 
 
 def test_migrate_keeps_shoot_objects_and_restore_brings_everything_back(emu, start):
-    reconciled(emu, start)
+    running = reconciled(emu, start)
     mark = len(emu.request_log)
     annotate(emu, "migrate")
     wait_for(state_is(emu, "Migrate"), message="Migrate succeeded")
@@ -270,8 +285,9 @@ def test_migrate_keeps_shoot_objects_and_restore_brings_everything_back(emu, sta
     assert keep and delete and keep[0] < delete[0], "keepObjects=true before the MR is deleted"
 
     # A migrated object is left alone by anything but migrate/restore.
+    done = running.controller.reconciles
     annotate(emu, "reconcile")
-    time.sleep(0.8)
+    wait_for(lambda: running.controller.reconciles > done, message="the reconcile request was processed")
     assert last_operation(emu)["type"] == "Migrate" and managed_resource(emu) is None
 
     annotate(emu, "restore")
@@ -283,11 +299,14 @@ def test_migrate_keeps_shoot_objects_and_restore_brings_everything_back(emu, sta
     assert managed_resource(emu)["spec"]["keepObjects"] is False
 
 
-def test_failed_shoot_is_skipped_without_status_write(emu, start):
+def test_failed_shoot_is_skipped_without_status_write(emu, start, caplog):
+    caplog.set_level(logging.INFO, logger="controller.manager")
     emu.create(cluster(failed=True))
     emu.create(network())
-    start()
-    time.sleep(1.2)
+    running = start()
+    wait_for(lambda: any("event dropped" in r.getMessage() for r in caplog.records),
+             message="ShootNotFailed dropped the event")
+    assert running.controller.reconciles == 0
     net = get_network(emu)
     assert not net.get("status") and not net["metadata"].get("finalizers")
     assert managed_resource(emu) is None
@@ -300,7 +319,9 @@ def test_with_leader_election_exactly_one_instance_reconciles(emu, start):
     second = start("--leader-election=true", "--leader-election-namespace", "garden")
     emu.create(network())
     wait_for(state_is(emu, "Create"))
-    time.sleep(0.5)
+    final = get_network(emu)["metadata"]["resourceVersion"]
+    wait_for(lambda: (second.controller.networks.get(f"{NS}/bar") or {}).get("metadata", {}).get("resourceVersion")
+             == final, message="the standby saw every write of the leader")
     assert first.controller.reconciles >= 1 and second.controller.reconciles == 0
     assert not second.controller.leading
     lease = emu.get("coordination.k8s.io/v1", "leases", "networking-leader-election", "garden")

@@ -1,15 +1,18 @@
 """SeamlessOverlaySwitch (calico.md 4.7) end to end: switching a running overlay off waits, with a
-retried error, until every shoot Node has its routes; read through the shoot access secret."""
+retried error, until every shoot Node has its routes; read through the shoot access secret. The wait
+rule's `retryAfter` (30 s by default) is shortened to 1 s in a copy of the mapping files."""
 
 from __future__ import annotations
 
 import base64
 import copy
+import shutil
 
 import yaml
 from kubernetes import client
 
 from apiserver_emulator import Emulator
+from tests.helpers import ROOT
 from tests.integration.conftest import NS, example, get_network, network, wait_for
 
 GATE_CONFIG = {"apiVersion": "calico.networking.extensions.config.gardener.cloud/v1alpha1",
@@ -27,7 +30,15 @@ def node(name: str, routed: bool) -> dict:
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "status": {"conditions": [condition]}}
 
 
-def test_overlay_is_switched_off_only_once_all_nodes_have_routes(emu, start, tmp_path):
+def test_overlay_is_switched_off_only_once_all_nodes_have_routes(emu, start, tmp_path, monkeypatch):
+    mappings = tmp_path / "values-mapping"
+    shutil.copytree(ROOT / "values-mapping", mappings)
+    (tmp_path / "charts").symlink_to(ROOT / "charts")  # the mapping files name their charts relatively
+    calico = (mappings / "calico.yaml").read_text()
+    wait = "  - wait: waiting for routes to be created on all nodes before disabling overlay\n"
+    assert wait in calico
+    (mappings / "calico.yaml").write_text(calico.replace(wait, wait + "    retryAfter: 1\n"))
+    monkeypatch.setenv("NETWORKING_MAPPINGS_DIR", str(mappings))
     with Emulator() as shoot_api:
         shoot_api.create(CALICO_NODE)
         shoot_api.create(node("a", routed=True))

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
-
 from controller import imagevector, pipeline
 from controller.config import ControllerConfig
 from controller.mapping import load_mapping
 from tests.factories import network, shoot
-from tests.helpers import MAPPINGS, container, env, find, names, renderer, validate_objects
+from tests.helpers import MAPPINGS, container, env, find, names, renderer
 
 MAPPING = load_mapping(MAPPINGS / "calico.yaml")
 
@@ -63,14 +61,6 @@ def test_default_ipv4_shoot_renders_the_object_set_of_section_3_1():
     assert not names(objs, "IPPool") and not names(objs, "VerticalPodAutoscaler")
     assert {o["metadata"].get("namespace") for o in objs if o["kind"] not in (
         "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "IPPool")} == {"kube-system"}
-
-
-@pytest.mark.parametrize("kube_version", ["1.30.0", "1.34.0"])
-def test_every_rendered_object_is_valid_for_the_shoot_version(kube_version):
-    for config in ({}, {"overlay": {"enabled": False}, "birdExporter": {"enabled": True},
-                        "multus": {"enabled": True}, "autoScaling": {"mode": "vpa"}}):
-        objs = objects(config, shoot_obj=shoot(kube_version, vpa=True))
-        assert validate_objects(objs, kube_version) == []
 
 
 def test_backend_bird_probes_and_condition_ensurer():

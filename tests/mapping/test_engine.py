@@ -171,6 +171,17 @@ def test_wait_rules_make_a_temporary_error_after_all_rules():
     assert run(rules, {"p": {"ready": True}}).values == {"x": 1}
 
 
+def test_wait_rules_are_retried_after_their_retry_after_else_like_gardeners_requeue():
+    from controller.errors import WAIT_RETRY_AFTER, TransientError
+
+    with pytest.raises(TransientError) as default:
+        run([{"wait": "not yet"}])
+    assert default.value.delay == WAIT_RETRY_AFTER >= 10
+    with pytest.raises(TransientError) as shortest:
+        run([{"wait": "a", "retryAfter": 5}, {"wait": "b", "retryAfter": 2.5}])
+    assert shortest.value.delay == 2.5 and str(shortest.value) == "a; b" and not shortest.value.codes
+
+
 def test_configuration_errors_take_precedence_over_waits():
     rules = [{"wait": "not yet"}, {"forbid": "wrong", "field": "spec.a"}]
     with pytest.raises(ConfigurationError, match="spec.a: Forbidden: wrong"):

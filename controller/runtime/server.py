@@ -1,7 +1,7 @@
 """HTTP endpoints of the running controller: /healthz and /readyz, and /metrics.
 
-Started and stopped by `loop` (`run_controller`); the kubelet probes and Prometheus call them.
-/healthz answers 200 while the process serves at all; /readyz asks the loop whether its watches have
+Started and stopped by `manager` (and by `admission.command`); the kubelet probes and Prometheus call them.
+/healthz answers 200 while the process serves at all; /readyz asks the manager whether its watches have
 synced and helm is usable; /metrics exposes `controller.metrics.REGISTRY`.
 """
 
