@@ -20,10 +20,10 @@ import copy
 import dataclasses
 
 from controller.admission import jsonpatch
-from controller.errors import NO_VALUE, ConfigurationError, FieldError
+from controller.errors import ConfigurationError, FieldError
 from controller.mapping import TypeMapping, paths
 from controller.mapping.decode import decode_provider_config
-from controller.mapping.engine import RuleError, _apply_set, holds
+from controller.mapping.engine import RuleError, apply_set, forbid_error, holds
 from controller.mapping.formats import parse_cidr
 
 LABEL_PREFIX = "networking.extensions.gardener.cloud/"
@@ -124,10 +124,9 @@ def _admission_forbids(mapping: TypeMapping, inputs: dict) -> list[FieldError]:
                 continue
             if "forbid" in rule:
                 if rule.get("admission"):
-                    value = paths.get(state, rule["valueFrom"], None) if "valueFrom" in rule else NO_VALUE
-                    errors.append(FieldError(rule["field"], rule.get("type", "Forbidden"), rule["forbid"], value))
+                    errors.append(forbid_error(rule, state))
             else:
-                _apply_set(rule, state)
+                apply_set(rule, state)
         except (ConfigurationError, RuleError, ValueError, TypeError, AttributeError, ArithmeticError):
             continue
     return errors

@@ -1,10 +1,14 @@
-"""Evaluate a mapping file's ordered rules over the inputs of one Network.
+"""Evaluate a mapping file's rules over the inputs of one Network.
 
 Pure: `apply_rules(mapping, inputs)` reads the input roots (providerConfig, network, shoot,
-featureGates, images, live), writes `values.*` (the chart values override) and `vars.*` (scratch space later
-rules may read), collects every field error raised by `forbid` rules and transforms, and returns the
-values plus the status outputs; a `wait` rule that holds makes the whole mapping a temporary
-failure (retried with backoff). Called by `pipeline`; the language is documented in
+featureGates, images, live), writes `values.*` (the chart values override, output only) and `vars.*`
+(scratch space later rules may read), each target by exactly one `set` rule (the loader enforces it),
+collects every field error raised by `forbid` rules and transforms, and returns the values plus the
+status outputs; a `wait` rule that holds makes the whole mapping a temporary failure (retried with
+backoff). A `set` rule has one source: `value:` (a literal), `from:` (an input path, with `default:`),
+`format:`, `transform:` with `args:` (each `{from: path}` or `{value: literal}`), or `cases:` (a table of
+such sources under conditions, the first whose `when` holds wins). Called by `pipeline` and, for the
+rules marked `admission: true`, by `admission.shoots`; the language is documented in
 `values-mapping/README.md`.
 """
 
@@ -18,8 +22,9 @@ from typing import Any, Iterator
 from controller.errors import NO_VALUE, ConfigurationError, FieldError, waiting
 from controller.mapping import paths, transforms
 
-INPUT_ROOTS = ("providerConfig", "network", "shoot", "featureGates", "images", "live", "vars", "values")
+INPUT_ROOTS = ("providerConfig", "network", "shoot", "featureGates", "images", "live", "vars")
 WRITABLE_ROOTS = ("values", "vars")
+SOURCES = ("value", "from", "format", "transform", "cases")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
 _ORDER = {"lt": lambda a, b: a < b, "le": lambda a, b: a <= b,
           "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
@@ -49,10 +54,9 @@ def apply_rules(mapping, inputs: dict) -> MappingResult:
             if "wait" in rule:
                 waits.append(rule)
             elif "forbid" in rule:
-                value = paths.get(state, rule["valueFrom"], None) if "valueFrom" in rule else NO_VALUE
-                errors.append(FieldError(rule["field"], rule.get("type", "Forbidden"), rule["forbid"], value))
+                errors.append(forbid_error(rule, state))
             else:
-                _apply_set(rule, state)
+                apply_set(rule, state)
         except ConfigurationError as exc:
             errors.extend(exc.errors)
         except RuleError as exc:
@@ -68,24 +72,23 @@ def apply_rules(mapping, inputs: dict) -> MappingResult:
     return MappingResult(values=state["values"], status=status)
 
 
-def _apply_set(rule: dict, state: dict) -> None:
-    if "value" in rule:
-        value = copy.deepcopy(rule["value"])
-    elif "from" in rule:
-        value = paths.get(state, rule["from"])
-        if value is paths.MISSING or value is None:
-            if "default" not in rule:
-                return
-            value = copy.deepcopy(rule["default"])
-    elif "format" in rule:
-        value = _format(rule["format"], state)
-        if value is None:
+def forbid_error(rule: dict, state: dict) -> FieldError:
+    """The error of a `forbid` rule whose condition holds (`from:` names the offending value to print)."""
+    value = paths.get(state, rule["from"], None) if "from" in rule else NO_VALUE
+    return FieldError(rule["field"], rule.get("type", "Forbidden"), rule["forbid"], value)
+
+
+def apply_set(rule: dict, state: dict) -> None:
+    """One `set` rule whose `when` held: evaluate its source (the first matching case of `cases:`),
+    translate it through `map:`, write the target. A source that yields nothing leaves the target alone."""
+    source = rule
+    if "cases" in rule:
+        source = next((case for case in rule["cases"] if holds(case.get("when"), state)), None)
+        if source is None:
             return
-    else:
-        args = {name: _argument(arg, state) for name, arg in (rule.get("args") or {}).items()}
-        value = transforms.REGISTRY[rule["transform"]](**args)
-        if value is transforms.SKIP:
-            return
+    value = _source_value(source, state)
+    if value is transforms.SKIP:
+        return
     if "map" in rule:
         table = rule["map"]
         if value not in table or isinstance(value, (dict, list)):
@@ -97,11 +100,27 @@ def _apply_set(rule: dict, state: dict) -> None:
     paths.put(state, rule["set"], value)
 
 
-def _argument(arg: Any, state: dict) -> Any:
-    if isinstance(arg, dict) and set(arg) == {"value"}:
-        return arg["value"]
-    value = paths.get(state, arg, None)
-    return copy.deepcopy(value)
+def _source_value(source: dict, state: dict) -> Any:
+    """The value of one source (a rule or a case), or SKIP."""
+    if "value" in source:
+        return copy.deepcopy(source["value"])
+    if "from" in source:
+        value = paths.get(state, source["from"])
+        if value is paths.MISSING or value is None:
+            return copy.deepcopy(source["default"]) if "default" in source else transforms.SKIP
+        return value
+    if "format" in source:
+        value = _format(source["format"], state)
+        return transforms.SKIP if value is None else value
+    args = {name: _argument(arg, state) for name, arg in (source.get("args") or {}).items()}
+    return transforms.REGISTRY[source["transform"]](**args)
+
+
+def _argument(arg: dict, state: dict) -> Any:
+    """`{value: literal}` or `{from: path}` (absent reads as None)."""
+    if "value" in arg:
+        return copy.deepcopy(arg["value"])
+    return copy.deepcopy(paths.get(state, arg["from"], None))
 
 
 def _format(template: str, state: dict) -> str | None:
@@ -194,3 +213,21 @@ def condition_paths(condition: Any) -> Iterator[str]:
 
 def format_paths(template: str) -> list[str]:
     return _PLACEHOLDER.findall(template)
+
+
+def rule_sources(rule: dict) -> list[dict]:
+    """The sources of a `set` rule: itself, or each of its cases."""
+    return list(rule["cases"]) if "cases" in rule else [rule]
+
+
+def source_reads(source: dict) -> Iterator[tuple[str, str]]:
+    """(where, path) of every input path one source reads, for the loader's checks."""
+    for cond_path in condition_paths(source.get("when")):
+        yield "when", cond_path
+    if "from" in source:
+        yield "from", source["from"]
+    for placeholder in format_paths(source.get("format", "")):
+        yield "format", placeholder
+    for name, arg in (source.get("args") or {}).items():
+        if "from" in arg:
+            yield f"args.{name}.from", arg["from"]

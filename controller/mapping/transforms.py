@@ -2,8 +2,10 @@
 
 Each one says, in its docstring, which rule of the reference (`calico.md`, `cilium.md`) it
 implements. A transform receives the rule's `args` as keyword arguments (already resolved from their
-input paths), returns the value to set, or `SKIP` to leave the target alone, and raises
-`ConfigurationError` for input that cannot be mapped. Called only by `engine`.
+`{from: path}` / `{value: literal}`), returns the value to set, or `SKIP` to leave the target alone, and
+raises `ConfigurationError` for input that cannot be mapped. Transforms that encode one network type's
+logic are registered under that type's namespace (`calico.nodeAutodetection`) and only that type's
+mapping file may call them. Called by `engine`; `loader` checks each rule's `args` against the signature.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ SKIP = object()
 FAMILY_ORDER = ("IPv4", "IPv6")
 
 
-def transform(func: Callable[..., Any]) -> Callable[..., Any]:
-    REGISTRY[func.__name__] = func
-    return func
+def transform(func: Callable[..., Any] | None = None, *, network_type: str | None = None) -> Any:
+    """Register `func` as `<name>`, or as `<network_type>.<name>` with `@transform(network_type=...)`."""
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        REGISTRY[f"{network_type}.{func.__name__}" if network_type else func.__name__] = func
+        return func
+    return register(func) if func is not None else register
 
 
 @transform
@@ -43,7 +48,7 @@ def orderedFamilies(families: list | None) -> list:
     return [f for f in FAMILY_ORDER if f in (families or [])]
 
 
-@transform
+@transform(network_type="calico")
 def nodeAutodetection(specNodes: str | None, statusNodes: list | None, family: str) -> Any:
     """calico.md 2.1 step 6: IP autodetection from the shoot's node CIDRs.
 
@@ -103,14 +108,14 @@ def canonicalResources(resources: dict | None) -> dict:
 
 
 @transform
-def goDuration(value: str | None) -> Any:
+def goDuration(duration: str | None) -> Any:
     """cilium.md 2.3: durations written the way Go's time.Duration.String() writes them (`1m` -> `1m0s`)."""
-    if value is None:
+    if duration is None:
         return SKIP
-    return format_go_duration(parse_go_duration(value))
+    return format_go_duration(parse_go_duration(duration))
 
 
-@transform
+@transform(network_type="cilium")
 def externalHost(addresses: list | None, field: str) -> str:
     """cilium.md 2.3: without an explicit k8sServiceHost, the host of the shoot's `external` advertised
     address is the API server cilium talks to when it replaces kube-proxy."""
@@ -220,7 +225,7 @@ def _trim(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-@transform
+@transform(network_type="calico")
 def mutatingAdmissionPolicyAvailable(version: str | None, kubeAPIServer: dict | None) -> bool:
     """calico.md 2.1 step 8: the shoot serves MutatingAdmissionPolicy (a precondition of the seamless
     overlay switch): Kubernetes >= 1.36, or its feature gate on and `admissionregistration.k8s.io/v1alpha1`

@@ -87,7 +87,7 @@ def test_rules_run_in_order_and_later_rules_see_earlier_results():
 def test_forbid_rules_collect_every_error_with_field_paths():
     rules = [{"forbid": "first problem", "field": "spec.a", "when": {"p.x": 1}},
              {"forbid": "not reported", "field": "spec.b", "when": {"p.x": 2}},
-             {"forbid": "bad value", "field": "spec.c", "type": "Invalid", "valueFrom": "p.x"}]
+             {"forbid": "bad value", "field": "spec.c", "type": "Invalid", "from": "p.x"}]
     with pytest.raises(ConfigurationError) as info:
         run(rules, {"p": {"x": 1}})
     assert info.value.lines == ["spec.a: Forbidden: first problem", "spec.c: Invalid value: 1: bad value"]
@@ -95,9 +95,10 @@ def test_forbid_rules_collect_every_error_with_field_paths():
 
 def test_transform_with_path_and_literal_arguments_and_skip():
     rules = [{"set": "values.families", "transform": "dualStackFamilies",
-              "args": {"families": "network.families", "constraints": "shoot.constraints"}},
-             {"set": "values.autodetect", "transform": "nodeAutodetection",
-              "args": {"specNodes": "shoot.nodes", "statusNodes": "shoot.statusNodes", "family": {"value": "IPv6"}}}]
+              "args": {"families": {"from": "network.families"}, "constraints": {"from": "shoot.constraints"}}},
+             {"set": "values.autodetect", "transform": "calico.nodeAutodetection",
+              "args": {"specNodes": {"from": "shoot.nodes"}, "statusNodes": {"from": "shoot.statusNodes"},
+                       "family": {"value": "IPv6"}}}]
     inputs = {"network": {"families": ["IPv4", "IPv6"]},
               "shoot": {"constraints": [{"type": "DualStackNodesMigrationReady", "status": "False"}]}}
     assert run(rules, inputs).values == {"families": ["IPv4"]}
@@ -105,12 +106,34 @@ def test_transform_with_path_and_literal_arguments_and_skip():
 
 def test_transform_errors_are_collected_with_forbid_errors():
     rules = [{"set": "values.cidr", "transform": "firstCidrOfFamily",
-              "args": {"cidrs": "shoot.pods", "family": {"value": "IPv6"}, "field": {"value": "status.pods"},
+              "args": {"cidrs": {"from": "shoot.pods"}, "family": {"value": "IPv6"}, "field": {"value": "status.pods"},
                        "reason": {"value": "needed"}}},
              {"forbid": "also wrong", "field": "spec.x"}]
     with pytest.raises(ConfigurationError) as info:
         run(rules, {"shoot": {}})
     assert info.value.lines == ["status.pods: Required value: needed", "spec.x: Forbidden: also wrong"]
+
+
+def test_cases_first_matching_row_wins_and_no_match_leaves_the_target_alone():
+    rule = {"set": "values.backend", "cases": [
+        {"when": {"p.overlay": True, "p.vxlan": True}, "value": "vxlan"},
+        {"when": {"p.overlay": True}, "from": "p.name", "default": "bird"},
+        {"when": {"p.overlay": False}, "format": "no-{p.name}"}]}
+    assert run([rule], {"p": {"overlay": True, "vxlan": True}}).values == {"backend": "vxlan"}
+    assert run([rule], {"p": {"overlay": True}}).values == {"backend": "bird"}
+    assert run([rule], {"p": {"overlay": False, "name": "x"}}).values == {"backend": "no-x"}
+    assert run([rule], {"p": {}}).values == {}
+    with_last = {**rule, "cases": rule["cases"] + [{"value": "none"}], "map": {"none": "off"}, "mapDefault": "on"}
+    assert run([with_last], {"p": {}}).values == {"backend": "off"}
+    assert run([with_last], {"p": {"overlay": True, "vxlan": True}}).values == {"backend": "on"}
+
+
+def test_a_case_may_call_a_transform():
+    rule = {"set": "values.host", "cases": [
+        {"when": {"p.host": {"present": True}}, "from": "p.host"},
+        {"transform": "sumOf", "args": {"items": {"from": "p.items"}, "key": {"value": "n"}}}]}
+    assert run([rule], {"p": {"items": [{"n": 1}, {"n": 2}]}}).values == {"host": 3}
+    assert run([rule], {"p": {"host": "h", "items": "not a list"}}).values == {"host": "h"}
 
 
 def test_status_outputs_read_after_all_rules():
@@ -197,3 +220,79 @@ def test_loader_rejects_live_paths_in_live_input_conditions(tmp_path):
                     + "liveInputs: {x: {kind: ConfigMap, name: y, when: {live.z: 1}}}\n")
     with pytest.raises(MappingFileError, match=r"liveInputs.x.when: 'live.z' must start with one of"):
         load_mapping(file)
+
+
+def _load(tmp_path, rules, type_="demo"):
+    chart = tmp_path / "chart"
+    chart.mkdir(exist_ok=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: demo\nversion: 0.1.0\n")
+    file = tmp_path / f"{type_}.yaml"
+    file.write_text(MINIMAL.format(chart=chart, rules=rules).replace("type: demo", f"type: {type_}"))
+    return load_mapping(file)
+
+
+@pytest.mark.parametrize("rules, message", [
+    ("[{set: vars.a, value: 1}, {set: values.b, from: vars.a}, {set: vars.a, value: 2, when: {vars.a: 1}}]",
+     r"rules\[2\] \(set: vars.a\) and rules\[0\] \(set: vars.a\) write the same value"),
+    ("[{set: values.a.b, value: 1}, {set: values.a, value: {b: 2}}]",
+     r"rules\[1\] \(set: values.a\) and rules\[0\] \(set: values.a.b\) write the same value"),
+    ("[{set: values.a, value: 1}, {set: values.a.b, value: 2}]",
+     r"rules\[1\] \(set: values.a.b\) and rules\[0\] \(set: values.a\)"),
+])
+def test_loader_allows_one_writer_per_target(tmp_path, rules, message):
+    with pytest.raises(MappingFileError, match=message):
+        _load(tmp_path, rules)
+
+
+@pytest.mark.parametrize("rules, message", [
+    ("[{set: values.a, value: 1}, {set: values.b, from: values.a}]", r"rules\[1\].from: 'values.a': values.\* is output only"),
+    ("[{set: values.a, value: 1}, {forbid: x, field: spec.a, when: {values.a: 1}}]", r"rules\[1\].when: 'values.a'"),
+    ("[{set: values.a, value: 1}, {forbid: x, field: spec.a, from: values.a}]", r"rules\[1\].from: 'values.a'"),
+    ("[{set: values.b, format: 'x{values.a}'}]", r"rules\[0\].format: 'values.a'"),
+    ("[{set: values.b, cases: [{when: {values.a: 1}, value: 1}]}]", r"rules\[0\].cases\[0\].when: 'values.a'"),
+    ("[{set: values.b, transform: sumOf, args: {items: {from: values.a}, key: {value: n}}}]",
+     r"rules\[0\].args.items.from: 'values.a'"),
+])
+def test_loader_refuses_rules_that_read_values(tmp_path, rules, message):
+    with pytest.raises(MappingFileError, match=message):
+        _load(tmp_path, rules)
+
+
+def test_loader_refuses_a_var_read_before_any_rule_writes_it(tmp_path):
+    with pytest.raises(MappingFileError, match=r"rules\[0\].from: 'vars.later' is not written by any rule before it"):
+        _load(tmp_path, "[{set: values.a, from: vars.later}, {set: vars.later, value: 1}]")
+    assert _load(tmp_path, "[{set: vars.x, value: {y: 1}}, {set: values.a, from: vars.x.y}]").rules
+
+
+@pytest.mark.parametrize("args, message", [
+    ("{items: {from: providerConfig.i}}", r"rules\[0\].args: missing argument 'key' \(transform sumOf\(items, key\)\)"),
+    ("{items: {from: providerConfig.i}, key: {value: n}, extra: {value: 1}}", r"rules\[0\].args: unknown argument 'extra' \("),
+    ("{item: {from: providerConfig.i}, key: {value: n}}",
+     r"rules\[0\].args: unknown argument 'item', missing argument 'items' \(transform sumOf"),
+])
+def test_loader_checks_transform_arguments_against_the_signature(tmp_path, args, message):
+    with pytest.raises(MappingFileError, match=message):
+        _load(tmp_path, f"[{{set: values.a, transform: sumOf, args: {args}}}]")
+
+
+def test_loader_checks_the_arguments_of_a_transform_inside_cases(tmp_path):
+    with pytest.raises(MappingFileError, match=r"rules\[0\].cases\[1\].args: missing argument 'items', missing argument 'key'"):
+        _load(tmp_path, "[{set: values.a, cases: [{when: {providerConfig.x: 1}, value: 1}, {transform: sumOf, args: {}}]}]")
+
+
+def test_loader_keeps_type_specific_transforms_to_their_type(tmp_path):
+    rule = "[{set: values.a, transform: calico.nodeAutodetection, args: {specNodes: {value: x}, statusNodes: {value: []}, family: {value: IPv4}}}]"
+    with pytest.raises(MappingFileError, match="unknown transform 'calico.nodeAutodetection' for type 'demo'"):
+        _load(tmp_path, rule)
+    assert _load(tmp_path, rule, type_="calico").rules
+
+
+@pytest.mark.parametrize("rules, message", [
+    ("[{set: values.a, cases: [{value: 1}, {when: {providerConfig.x: 1}, value: 2}]}]", r"rules\[0\].cases\[0\]: only the last case"),
+    ("[{set: values.a, cases: [{when: {providerConfig.x: 1}, value: 1, from: providerConfig.y}]}]", "rules"),
+    ("[{set: values.a, transform: sumOf, args: {items: providerConfig.i, key: {value: n}}}]", "rules"),
+    ("[{set: values.a, from: providerConfig.a, cases: [{value: 1}]}]", "rules"),
+])
+def test_loader_rejects_malformed_cases_and_arguments(tmp_path, rules, message):
+    with pytest.raises(MappingFileError, match=message):
+        _load(tmp_path, rules)
