@@ -24,7 +24,6 @@ from controller.mapping import paths, transforms
 
 INPUT_ROOTS = ("providerConfig", "network", "shoot", "featureGates", "images", "live", "vars")
 WRITABLE_ROOTS = ("values", "vars")
-SOURCES = ("value", "from", "format", "transform", "cases")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
 _ORDER = {"lt": lambda a, b: a < b, "le": lambda a, b: a <= b,
           "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
