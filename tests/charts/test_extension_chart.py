@@ -20,10 +20,12 @@ import subprocess
 import pytest
 import yaml
 
-from controller.cli import build_parser, load_config
-from controller.errors import ConfigurationError
 from controller import imagevector
+from controller.cli import build_parser
+from controller.config import load_config
+from controller.errors import ConfigurationError
 from controller.mapping import load_mappings
+from controller.runtime.logs import JsonFormatter
 from tests.helpers import (EXAMPLE, MAPPINGS, ROOT, container, env, find, manifests_with_helm3_and_helm4, names,
                            render_chart, validate_objects)
 
@@ -581,10 +583,6 @@ def test_port_clash_is_found_whatever_the_number_type():
 
 def _log_line() -> dict:
     """A line as the controller writes it (its JSON formatter)."""
-    try:
-        from controller.runtime.logs import JsonFormatter
-    except ImportError:  # before the runtime package split
-        from controller.loop import JsonFormatter
     record = logging.LogRecord("controller.reconciler", logging.INFO, __file__, 1, "reconciled %s", ("bar",), None)
     return json.loads(JsonFormatter().format(record))
 

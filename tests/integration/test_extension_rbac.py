@@ -30,17 +30,8 @@ def helm(cluster, *args: str) -> str:
     return result.stdout
 
 
-# The seed has fluent-operator's CRDs (gardenlet installs them); the test seed gets stand-ins for the two
-# kinds the chart creates (cluster-scoped, any spec), so `helm install` with the default values works.
-FLUENT_BIT_CRDS = [
-    {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-     "metadata": {"name": f"{plural}.fluentbit.fluent.io"},
-     "spec": {"group": "fluentbit.fluent.io", "scope": "Cluster",
-              "names": {"kind": kind, "plural": plural, "singular": plural[:-1], "listKind": f"{kind}List"},
-              "versions": [{"name": "v1alpha2", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                  "type": "object", "properties": {"spec": {"type": "object",
-                                                            "x-kubernetes-preserve-unknown-fields": True}}}}}]}}
-    for kind, plural in (("ClusterParser", "clusterparsers"), ("ClusterFilter", "clusterfilters"))]
+# The seed has fluent-operator's CRDs (stand-ins in tests/cluster/crds), so the chart's log parser and
+# filter install with the default values.
 LOGGING_OBJECTS = {("clusterparsers", f"{NAME}-parser"), ("clusterparsers", "calico-node-parser"),
                    ("clusterfilters", NAME), ("clusterfilters", "calico-node")}
 
@@ -60,9 +51,6 @@ def installed(emu, tmp_path):
     """The chart installed as gardenlet would, with the gardener.* values it injects."""
     values = tmp_path / "values.yaml"
     values.write_text(yaml.safe_dump(INJECTED))
-    crds = tmp_path / "fluent-bit-crds.yaml"
-    crds.write_text(yaml.safe_dump_all(FLUENT_BIT_CRDS))
-    emu.install_crds([crds])
     helm(emu, "install", RELEASE, str(CHART), "--create-namespace", "--values", str(values))
     yield values
     if helm(emu, "list", "--short").strip():
