@@ -175,8 +175,12 @@ def test_a_write_the_api_server_refuses_for_good_is_a_configuration_error(emu, s
     def resyncs(since: int) -> int:
         return sum(1 for e in emu.request_log[since:] if e[0] == "GET" and e[1].endswith("/networks"))
 
+    # A reconcile queued by our own status writes may still be in flight when the Error shows; once two
+    # resyncs have passed, nothing retries the permanent error any more.
+    settled = len(emu.request_log)
+    wait_for(lambda: resyncs(settled) >= 2, message="two resyncs after the Error")
     mark = len(emu.request_log)
-    wait_for(lambda: resyncs(mark) >= 2, message="two resyncs after the Error")
+    wait_for(lambda: resyncs(mark) >= 2, message="two more resyncs")
     assert not [e for e in emu.request_log[mark:] if e[0] == "POST" and e[1].endswith("/secrets")]
 
 
