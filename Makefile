@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup start render test test-fast test-binaries bench clean
+.PHONY: setup start render test test-fast test-kind test-binaries bench clean
 
 $(STAMP): pyproject.toml constraints.txt hack/build-binaries.sh hack/tools/helm/go.mod hack/tools/helm3/go.mod hack/tools/kubernetes/go.mod
 	$(PYTHON) -m venv $(VENV)
@@ -31,12 +31,16 @@ test-binaries:
 
 ## test: the whole suite with helm 4 (real API server and resource manager included), then the chart tests with helm 3.17
 test: $(STAMP) test-binaries
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not e2e"
 	HELM_BINARY=$(BIN)/helm3 $(BIN)/pytest -q tests/charts
 
 ## test-fast: everything that needs no real cluster (no Go builds)
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -m "not real_apiserver and not resource_manager"
+	$(BIN)/pytest -q -m "not real_apiserver and not resource_manager and not e2e"
+
+## test-kind: the pytest-kind end-to-end test, on a machine with Docker and kind (not this one)
+test-kind: $(STAMP)
+	$(BIN)/pytest -q -m e2e
 
 ## bench: benchmarks that print figures (pipeline, controller against the emulator, emulator writes)
 bench: $(STAMP)

@@ -1,9 +1,9 @@
 """One reconcile on a real kube-apiserver (kind via pytest-kind): CRDs installed, example Namespace,
 Cluster and Network applied, the real controller loop run in-process against the kind kubeconfig.
 
-Skipped cleanly where Docker or kind is missing (as on the development machines, see
-shared/reference/apiserver-emulation.md); the same assertions run against the emulator in
-tests/integration.
+Run by `make test-kind` on a machine with Docker and kind; `make test` leaves it out (these machines have
+no Docker engine) and runs the same contract on a real kube-apiserver built from its Go module instead
+(tests/integration, marker real_apiserver). Skipped cleanly where Docker or kind is missing.
 """
 
 from __future__ import annotations
