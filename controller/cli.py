@@ -110,15 +110,33 @@ def cmd_admission(args) -> int:
     return run_admission(args)
 
 
+class _DefaultsShown(argparse.HelpFormatter):
+    """`--help` shows each flag's default, unless its text already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, "", False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gardener-extension-networking", description=__doc__.splitlines()[0])
     parser.add_argument("--mappings-dir", type=pathlib.Path, default=default_mappings_dir(),
                         help="directory of values-mapping/<type>.yaml files (env NETWORKING_MAPPINGS_DIR)")
+    # the global flags again on every subcommand, so they work after it too; SUPPRESS keeps a value
+    # given before the subcommand from being overwritten by the subparser's default
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--mappings-dir", type=pathlib.Path, default=argparse.SUPPRESS,
+                        help="directory of values-mapping/<type>.yaml files (env NETWORKING_MAPPINGS_DIR)")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], formatter_class=_DefaultsShown, **kwargs)
 
     for name, func, text in (("render", cmd_render, "render a Network into its Secret and ManagedResource"),
                              ("validate", cmd_validate, "check a Network (or a Shoot) without rendering")):
-        cmd = sub.add_parser(name, help=text)
+        cmd = add_command(name, help=text)
         source = cmd.add_mutually_exclusive_group(required=True) if name == "validate" else cmd
         source.add_argument("--network", required=name == "render", help="file with the Network object")
         if name == "validate":
@@ -132,11 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
             shown.add_argument("--seed", action="store_true", help="print the seed monitoring objects instead")
         cmd.set_defaults(func=func)
 
-    run = sub.add_parser("run", help="run the controller")
+    run = add_command("run", help="run the controller")
     add_run_arguments(run)
     run.set_defaults(func=cmd_run)
 
-    diff = sub.add_parser("diff", help="what a reconcile with these charts and mappings would change "
+    diff = add_command("diff", help="what a reconcile with these charts and mappings would change "
                                        "(exit 0: nothing, 1: something, 2: errors)")
     diff.add_argument("--network", help="file with one Network, diffed offline against --against")
     diff.add_argument("--against", help="what is deployed: the ManagedResource's Secret(s) as YAML "
@@ -147,11 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--config", help="ControllerConfiguration file (feature gates) of the seed's controller")
     diff.set_defaults(func=cmd_diff)
 
-    admission = sub.add_parser("admission", help="serve the admission webhooks for Shoots (garden cluster)")
+    admission = add_command("admission", help="serve the admission webhooks for Shoots (garden cluster)")
     add_admission_arguments(admission)
     admission.set_defaults(func=cmd_admission)
 
-    sub.add_parser("version", help="print the version").set_defaults(func=cmd_version)
+    add_command("version", help="print the version").set_defaults(func=cmd_version)
     return parser
 
 

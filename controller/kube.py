@@ -25,7 +25,7 @@ from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 
 from controller.apierrors import Conflict, NotFound, NotServed, Retryable, translate
-from controller.errors import ConfigurationError, TransientError
+from controller.errors import ConfigurationError, StartupError, TransientError
 from controller.files import load_document
 from controller.resources import Resource
 from controller.runtime.ratelimit import TokenBucket
@@ -79,7 +79,10 @@ class Kube:
             except Exception:  # noqa: BLE001 - any message could quote the kubeconfig: name the file only
                 raise ConfigurationError(f"{kubeconfig}: not a usable kubeconfig") from None
         else:
-            k8s_config.load_incluster_config(client_configuration=configuration)
+            try:
+                k8s_config.load_incluster_config(client_configuration=configuration)
+            except k8s_config.ConfigException as exc:
+                raise StartupError(f"no --kubeconfig and not in a cluster: {exc}") from None
         return cls.from_configuration(configuration, qps=qps, burst=burst)
 
     def close(self) -> None:

@@ -266,7 +266,7 @@ def build_controller(options: RunOptions) -> Controller:
 
 def run_controller(options: RunOptions) -> int:
     """`gardener-extension-networking run`: serve until SIGTERM/SIGINT; exit 1 when leadership is lost."""
-    configure_logging(options.log_level)
+    configure_logging(options.log_level, options.log_format)
     controller = build_controller(options)
 
     async def main() -> int:

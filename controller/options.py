@@ -57,8 +57,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add("--graceful-shutdown-timeout", type=float, default=30.0,
         help="seconds running reconciles may finish after SIGTERM before they are cancelled")
     add("--gardener-version", default="", help="accepted for compatibility with the Go extensions' charts")
-    add("--log-level", default="info", choices=["debug", "info", "error"])
+    add_log_arguments(parser)
     add_webhook_arguments(parser, 0, "gardener-extension-networking", "LEADER_ELECTION_NAMESPACE")
+
+
+def add_log_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "error"], help="lowest level logged")
+    parser.add_argument("--log-format", default="json", choices=["json", "text"],
+                        help="json: one object per line (seeds, fluent-bit); text: for people (make start)")
 
 
 def add_webhook_arguments(parser: argparse.ArgumentParser, server_port: int, service: str, namespace_env: str) -> None:
@@ -89,7 +95,7 @@ def add_admission_arguments(parser: argparse.ArgumentParser) -> None:
         help="kubeconfig of the garden cluster (env GARDEN_KUBECONFIG; default: in-cluster)")
     add("--health-bind-address", default=":8081", help="address of /healthz and /readyz")
     add("--metrics-bind-address", default=":8080", help="address of /metrics")
-    add("--log-level", default="info", choices=["debug", "info", "error"])
+    add_log_arguments(parser)
     add_webhook_arguments(parser, 10250, "gardener-extension-admission-networking", "WEBHOOK_CONFIG_NAMESPACE")
 
 
@@ -136,6 +142,7 @@ class RunOptions:
     reconcile_timeout: float = 180.0
     graceful_shutdown_timeout: float = 30.0
     log_level: str = "info"
+    log_format: str = "json"
     webhook: WebhookOptions = WebhookOptions()
 
     @classmethod

@@ -4,6 +4,9 @@ With KUBECONFIG set, the controller runs against that cluster. Without, the API 
 started as a child process (CRDs from example/crds, seeded with the example Namespace, Cluster and
 Networks) and the controller runs against it in the foreground; the emulator stops when the
 controller does.
+
+Only one `make start` runs at a time: `.local/start.pid` holds the PID of the running one and is checked
+before anything is touched (the emulator's kubeconfig, the ports); a stale file (dead PID) is taken over.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN = pathlib.Path(sys.executable).parent
 KUBECONFIG = ROOT / ".local" / "kubeconfig"
+LOCK = ROOT / ".local" / "start.pid"
 SEED_FILES = ("namespace.yaml", "cluster.yaml", "cluster-baz.yaml", "network-calico.yaml", "network-cilium.yaml")
-FLAGS = ["--leader-election=false", "--metrics-bind-address", ":8080", "--health-bind-address", ":8081"]
+FLAGS = ["--leader-election=false", "--log-format", "text", "--metrics-bind-address", ":8080", "--health-bind-address", ":8081"]
 
 
 def start_emulator() -> subprocess.Popen:
@@ -46,7 +50,38 @@ Try, in another shell:
 """, flush=True)
 
 
+def take_lock() -> None:
+    """Write our PID to LOCK, atomically; refuse (SystemExit) while another live `make start` holds it."""
+    LOCK.parent.mkdir(exist_ok=True)
+    while True:
+        try:
+            fd = os.open(LOCK, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(LOCK.read_text().strip())
+                if pid <= 0:
+                    raise ValueError(pid)
+                os.kill(pid, 0)
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                LOCK.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            except PermissionError:
+                pass  # alive, another user's
+            raise SystemExit(f"make start is already running (PID {pid}, {LOCK}); stop it first") from None
+        with os.fdopen(fd, "w") as file:
+            file.write(f"{os.getpid()}\n")
+        return
+
+
 def main() -> int:
+    take_lock()
+    try:
+        return serve()
+    finally:
+        LOCK.unlink(missing_ok=True)
+
+
+def serve() -> int:
     emulator = None
     kubeconfig = os.environ.get("KUBECONFIG")
     if not kubeconfig:

@@ -117,7 +117,7 @@ def build_admission(args) -> Admission:
 
 
 def run_admission(args) -> int:
-    configure_logging(args.log_level)
+    configure_logging(args.log_level, args.log_format)
     admission = build_admission(args)
 
     async def main() -> int:

@@ -1,4 +1,5 @@
-"""Logging of the processes: one JSON object per line, with the object in work on every line.
+"""Logging of the processes: one JSON object per line (or, `--log-format text`, one readable line),
+with the object in work on every line.
 
 `configure_logging` is called once at start by `manager.run_controller` and `admission.command`;
 `WORK_ITEM` ("<namespace>/<name>") is set by the reconciler while it works on a Network, so every
@@ -32,9 +33,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: str) -> None:
+class TextFormatter(JsonFormatter):
+    """`<time> <LEVEL> <logger> [<namespace>/<name>] <msg> key=value ...`, for a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = json.loads(super().format(record))
+        head = [entry.pop("ts")[11:23], entry.pop("level").upper().ljust(5), entry.pop("logger")]
+        if "namespace" in entry and "name" in entry:
+            head.append(f"[{entry.pop('namespace')}/{entry.pop('name')}]")
+        head.append(entry.pop("msg"))
+        error = entry.pop("error", None) if record.exc_info else None
+        line = " ".join(head + [f"{k}={json.dumps(v) if not isinstance(v, str) or ' ' in v else v}"
+                                for k, v in entry.items()])
+        return f"{line}\n{error}" if error else line
+
+
+def configure_logging(level: str, log_format: str = "json") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(TextFormatter() if log_format == "text" else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
