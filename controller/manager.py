@@ -105,8 +105,9 @@ class Controller:
             if self.options.leader_election and not await self.elector.acquire(self._stop):
                 return self.exit_code
             self._activate()
-            workers = [self.tasks.spawn(self._worker())
-                       for _ in range(max(1, self.options.max_concurrent_reconciles))]
+            count = max(1, self.options.max_concurrent_reconciles)
+            metrics.CR_MAX_CONCURRENT.labels(metrics.CONTROLLER).set(count)
+            workers = [self.tasks.spawn(self._worker()) for _ in range(count)]
             side = [self.tasks.spawn(heartbeat(self.kube, self.options.heartbeat_namespace, self.options.extension_name,
                                                self.options.heartbeat_renew_interval_seconds))]
             if self.options.leader_election:
@@ -215,9 +216,12 @@ class Controller:
         while True:
             key = await self.queue.get()
             self._busy.add(task)
+            active = metrics.CR_ACTIVE_WORKERS.labels(metrics.CONTROLLER)
+            active.inc()
             try:
                 await self._process(key)
             finally:
+                active.dec()
                 self._busy.discard(task)
                 self.queue.done(key)
 
@@ -236,8 +240,9 @@ class Controller:
         network_type = result.network_type if result else (self.networks.get(key) or {}).get("spec", {}).get("type", "")
         operation = (result.operation if result else "") or "none"
         outcome = result.outcome if result else "error"
-        metrics.RECONCILES.labels(network_type or "unknown", operation, outcome).inc()
-        metrics.RECONCILE_SECONDS.labels(network_type or "unknown", operation).observe(time.perf_counter() - started)
+        metrics.observe_reconcile(network_type or "unknown", operation, outcome, time.perf_counter() - started,
+                                  failed=result is None or result.error is not None,
+                                  requeue_after=result is not None and result.retry_after is not None)
         if result is not None and not result.retry:
             self.queue.forget(key)
             return

@@ -4,6 +4,7 @@ the real kube-apiserver, with the real controller loop, the real calico chart/ma
 from __future__ import annotations
 
 import logging
+import re
 import stat
 import time
 import urllib.request
@@ -11,6 +12,7 @@ import urllib.request
 import jsonschema
 import pytest
 from kubernetes import client
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.conftest import (MR_NAME, MRS, NS, cluster, crd_schema, emulator_only, get_network,
                                         last_operation, network, state_is, wait_for, writes)
@@ -369,7 +371,32 @@ def test_healthz_readyz_and_metrics(emu, start):
     status, text = _http(urls["metrics"] + "/metrics")
     assert status == 200
     assert 'networking_reconciles_total{operation="Create",result="succeeded",type="calico"}' in text
-    assert "networking_reconcile_duration_seconds_bucket" in text and "networking_workqueue_depth" in text
+    assert "networking_reconcile_duration_seconds_bucket" in text
+    # controller-runtime's and client-go's names and labels, for Gardener's dashboards and alerts
+    assert _sample(text, 'controller_runtime_reconcile_total{controller="network",result="success"}') >= 1
+    assert _sample(text, 'controller_runtime_reconcile_time_seconds_bucket{controller="network",le="60.0"}') >= 1
+    assert _sample(text, 'controller_runtime_max_concurrent_reconciles{controller="network"}') == 5
+    assert _sample(text, 'controller_runtime_active_workers{controller="network"}') >= 0
+    queue = 'controller="network",name="network"'
+    assert _sample(text, f"workqueue_adds_total{{{queue}}}") >= 1
+    assert _sample(text, f'workqueue_queue_duration_seconds_bucket{{{queue},le="1e-08"}}') >= 0
+    assert _sample(text, f'workqueue_work_duration_seconds_bucket{{{queue},le="1000.0"}}') >= 1
+    for name in ("workqueue_unfinished_work_seconds", "workqueue_longest_running_processor_seconds",
+                 "workqueue_retries_total"):
+        assert _sample(text, f"{name}{{{queue}}}") >= 0, name
+    assert _sample(text, f'workqueue_depth{{{queue},priority=""}}') >= 0
+    assert _sample(text, "process_resident_memory_bytes") > 0 and "python_info{" in text
+
+
+def _sample(text: str, series: str) -> float:
+    """The value of one series (`name{label="v",...}`, labels in any order) of a Prometheus exposition."""
+    name, _, labels = series.partition("{")
+    wanted = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == wanted:
+                return sample.value
+    raise AssertionError(f"{series} not exposed")
 
 
 def test_heartbeat_lease_is_renewed(emu, start):

@@ -80,3 +80,30 @@ def test_add_after_fires_once_and_close_cancels_pending_timers():
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(queue.get(), 0.15)
     run(main())
+
+
+def test_client_go_queue_metrics_are_reported_where_client_go_reports_them():
+    from controller import metrics
+
+    def value(metric, suffix=""):
+        return metrics.REGISTRY.get_sample_value(metric + suffix, {"name": "metrics-test", "controller": "metrics-test"})
+
+    async def main():
+        queue = WorkQueue(name="metrics-test")
+        queue.add("a")
+        queue.add("a")  # dedup: one add
+        assert value("workqueue_adds_total") == 1
+        assert metrics.REGISTRY.get_sample_value(
+            "workqueue_depth", {"name": "metrics-test", "controller": "metrics-test", "priority": ""}) == 1
+        await queue.get()
+        assert value("workqueue_queue_duration_seconds", "_count") == 1
+        await asyncio.sleep(0.05)
+        assert value("workqueue_longest_running_processor_seconds") >= 0.05
+        assert value("workqueue_unfinished_work_seconds") >= 0.05
+        queue.done("a")
+        assert value("workqueue_work_duration_seconds", "_count") == 1
+        assert value("workqueue_longest_running_processor_seconds") == 0
+        queue.add_rate_limited("a")
+        assert value("workqueue_retries_total") == 1
+        queue.close()
+    run(main())
