@@ -20,11 +20,10 @@ import time
 import uuid
 
 from controller import contract, metrics
-from controller.config import load_config
 from controller.errors import ConfigurationError, TransientError
 from controller.kube import Kube
-from controller.mapping import load_mappings
 from controller.options import RunOptions
+from controller.overlay import MappingSet
 from controller.reconciler import Reconciler
 from controller.render import Renderer
 from controller.resources import CLUSTERS, NAMESPACES, NETWORKS
@@ -40,8 +39,10 @@ log = logging.getLogger(__name__)
 
 
 class Controller:
-    def __init__(self, options: RunOptions, kube: Kube, reconciler: Reconciler, renderer: Renderer):
+    def __init__(self, options: RunOptions, kube: Kube, reconciler: Reconciler, renderer: Renderer,
+                 mapping_set: MappingSet):
         self.options, self.kube, self.reconciler, self.renderer = options, kube, reconciler, renderer
+        self.mapping_set = mapping_set
         self.types = set(reconciler.mappings)
         self.identity = reconciler.identity
         self.elector = LeaderElector(kube, options.leader_election_namespace, options.leader_election_id,
@@ -97,6 +98,9 @@ class Controller:
         if webhook is not None:  # served on every replica, leader or not
             await webhook.start()
         informers = [self.tasks.spawn(informer.run()) for informer in self.informers]
+        if self.options.overlay_dir is not None:  # every replica: a new leader serves the current set
+            informers.append(self.tasks.spawn(self.mapping_set.watch(self.options.overlay_poll_interval, self._serve_mappings,
+                                                                     self.kube, self.options.overlay_configmap, self.identity)))
         self.started.set()
         log.info("controller started", extra={"types": sorted(self.types), "identity": self.identity,
                                               "leaderElection": self.options.leader_election})
@@ -168,6 +172,13 @@ class Controller:
             passes = contract.needs_reconcile_on_update(old, obj, ignore)
         if passes:
             self.tasks.spawn(self._enqueue_unless_shoot_failed(key, obj))
+
+    def _serve_mappings(self, changed: set[str]) -> None:
+        """A new mapping set is in force (`overlay`): serve it, re-reconcile the Networks of changed types."""
+        self.reconciler.mappings, self.reconciler.config = self.mapping_set.mappings, self.mapping_set.config
+        self.types = set(self.mapping_set.mappings)
+        for key in [k for k, n in self.networks.items() if self.leading and n["spec"].get("type") in changed]:
+            self.queue.add(key)
 
     def _on_cluster(self, event_type: str, obj: dict, listed: bool) -> None:
         """Dev mode: a changed Cluster enqueues the Networks of its namespace."""
@@ -258,15 +269,15 @@ class Controller:
 
 def build_controller(options: RunOptions) -> Controller:
     """Everything `run` needs, from its options (also used by the integration tests)."""
-    mappings = load_mappings(options.mappings_dir, list(options.types))
-    config = load_config(options.config_file or None, mappings)
+    mapping_set = MappingSet(options.mappings_dir, options.overlay_dir, list(options.types), options.config_file or None)
+    mappings, config = mapping_set.mappings, mapping_set.config
     renderer = Renderer(max_parallel=options.max_parallel_renders or None, timeout=options.render_timeout)
     kube = Kube.connect(options.kubeconfig or config.kubeconfig, config.qps, config.burst)
     reconciler = Reconciler(kube, renderer, mappings, config, identity=f"{socket.gethostname()}_{uuid.uuid4()}",
                             delete_timeout=options.delete_timeout,
                             ignore_operation_annotation=options.ignore_operation_annotation,
                             shoot_webhook=ShootWebhook.from_args(options.webhook, mappings, kube))
-    return Controller(options, kube, reconciler, renderer)
+    return Controller(options, kube, reconciler, renderer, mapping_set)
 
 
 def run_controller(options: RunOptions) -> int:
@@ -284,3 +295,4 @@ def run_controller(options: RunOptions) -> int:
         return asyncio.run(main())
     finally:
         controller.kube.close()
+        controller.mapping_set.close()

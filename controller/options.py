@@ -56,6 +56,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add("--reconcile-timeout", type=float, default=180.0, help="seconds one reconcile may take")
     add("--graceful-shutdown-timeout", type=float, default=30.0,
         help="seconds running reconciles may finish after SIGTERM before they are cancelled")
+    add("--overlay-dir", type=pathlib.Path, default=os.environ.get("NETWORKING_OVERLAY_DIR") or None,
+        help="directory of operator mapping files (<type>.yaml) and chart tarballs (<chart>.tgz) that add to or "
+             "replace the built-in ones, reloaded while running (env NETWORKING_OVERLAY_DIR; default: none)")
+    add("--overlay-poll-interval", type=float, default=5.0, help="seconds between checks of --overlay-dir")
+    add("--overlay-configmap", default="", help="<namespace>/<name> of the ConfigMap mounted at --overlay-dir: "
+                                                "a rejected change is reported as an Event on it")
     add("--gardener-version", default="", help="accepted for compatibility with the Go extensions' charts")
     add_log_arguments(parser)
     add_webhook_arguments(parser, 0, "gardener-extension-networking", "LEADER_ELECTION_NAMESPACE")
@@ -143,6 +149,9 @@ class RunOptions:
     graceful_shutdown_timeout: float = 30.0
     log_level: str = "info"
     log_format: str = "json"
+    overlay_dir: pathlib.Path | None = None
+    overlay_poll_interval: float = 5.0
+    overlay_configmap: str = ""
     webhook: WebhookOptions = WebhookOptions()
 
     @classmethod

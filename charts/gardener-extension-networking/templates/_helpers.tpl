@@ -123,3 +123,15 @@ server, [2] health. Fewer than three entries or a port used twice fail the rende
 fluentbit.gardener/type: "seed"
 fluentbit.gardener.cloud/type: "seed"
 {{- end -}}
+
+{{/*
+Name of the overlay ConfigMap mounted at --overlay-dir (empty: no overlay): the operator's own
+(`overlay.existingConfigMap`) or the one made from `overlay.mappings`/`overlay.charts`.
+*/}}
+{{- define "extension.overlayConfigMap" -}}
+{{- if .Values.overlay.existingConfigMap -}}
+{{- .Values.overlay.existingConfigMap -}}
+{{- else if or .Values.overlay.mappings .Values.overlay.charts -}}
+{{- include "extension.fullname" . }}-overlay
+{{- end -}}
+{{- end }}
