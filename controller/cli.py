@@ -14,6 +14,7 @@ import asyncio
 import os
 import pathlib
 import sys
+import tempfile
 
 import yaml
 
@@ -27,6 +28,7 @@ from controller.mapping import load_mappings
 from controller.mapping.loader import MappingFileError
 from controller.offline import offline_inputs
 from controller.options import RunOptions, add_admission_arguments, add_run_arguments
+from controller.overlay import OverlayError, read_overlay, stage
 from controller.render import Renderer
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIGURATION = 0, 1, 2
@@ -124,11 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gardener-extension-networking", description=__doc__.splitlines()[0])
     parser.add_argument("--mappings-dir", type=pathlib.Path, default=default_mappings_dir(),
                         help="directory of values-mapping/<type>.yaml files (env NETWORKING_MAPPINGS_DIR)")
+    overlay_help = ("directory of operator mapping files (<type>.yaml) and chart tarballs (<chart>.tgz) that add to "
+                    "or replace the built-in ones; `run` reloads it while running (env NETWORKING_OVERLAY_DIR)")
+    parser.add_argument("--overlay-dir", type=pathlib.Path, default=os.environ.get("NETWORKING_OVERLAY_DIR") or None,
+                        help=overlay_help)
     # the global flags again on every subcommand, so they work after it too; SUPPRESS keeps a value
     # given before the subcommand from being overwritten by the subparser's default
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--mappings-dir", type=pathlib.Path, default=argparse.SUPPRESS,
                         help="directory of values-mapping/<type>.yaml files (env NETWORKING_MAPPINGS_DIR)")
+    common.add_argument("--overlay-dir", type=pathlib.Path, default=argparse.SUPPRESS, help=overlay_help)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_command(name: str, **kwargs) -> argparse.ArgumentParser:
@@ -176,12 +183,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.overlay_dir is not None and args.command != "run":  # `run` reloads it itself
+            with tempfile.TemporaryDirectory(prefix="networking-mappings-") as staged:
+                args.mappings_dir = stage(args.mappings_dir, read_overlay(args.overlay_dir), pathlib.Path(staged))
+                return args.func(args)
         return args.func(args)
     except ConfigurationError as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)
         return EXIT_CONFIGURATION
-    except (MappingFileError, TransientError, StartupError, OSError) as exc:
+    except (MappingFileError, OverlayError, TransientError, StartupError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:

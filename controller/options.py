@@ -56,9 +56,6 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add("--reconcile-timeout", type=float, default=180.0, help="seconds one reconcile may take")
     add("--graceful-shutdown-timeout", type=float, default=30.0,
         help="seconds running reconciles may finish after SIGTERM before they are cancelled")
-    add("--overlay-dir", type=pathlib.Path, default=os.environ.get("NETWORKING_OVERLAY_DIR") or None,
-        help="directory of operator mapping files (<type>.yaml) and chart tarballs (<chart>.tgz) that add to or "
-             "replace the built-in ones, reloaded while running (env NETWORKING_OVERLAY_DIR; default: none)")
     add("--overlay-poll-interval", type=float, default=5.0, help="seconds between checks of --overlay-dir")
     add("--overlay-configmap", default="", help="<namespace>/<name> of the ConfigMap mounted at --overlay-dir: "
                                                 "a rejected change is reported as an Event on it")

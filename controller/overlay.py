@@ -37,7 +37,6 @@ from typing import Callable
 
 from prometheus_client import Counter, Gauge
 
-from controller import events
 from controller.config import ControllerConfig, load_config
 from controller.errors import ConfigurationError
 from controller.mapping import TypeMapping, load_mappings
@@ -208,6 +207,8 @@ class MappingSet:
 async def report_rejection(kube, configmap: str, instance: str, why: str) -> None:
     """A Warning Event `MappingSetRejected` on the overlay's ConfigMap (`<namespace>/<name>`), where the
     operator who changed it looks (`kubectl describe configmap`)."""
+    from controller import events  # the API client: only the running controller needs it (`render` stays light)
+
     namespace, _, name = configmap.partition("/")
     if namespace and name:
         await events.record(kube, {"apiVersion": "v1", "kind": "ConfigMap",

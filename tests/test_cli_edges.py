@@ -128,3 +128,24 @@ def test_make_start_refuses_a_second_instance_before_touching_anything(tmp_path,
         start.main()
     assert served == [True] and kubeconfig.read_text() == "the running instance's"
     assert lock.read_text() == f"{os.getpid()}\n"
+
+
+def test_offline_commands_read_the_overlay(tmp_path):
+    """`render`/`validate`/`diff` with --overlay-dir (before or after the subcommand) see what `run` would
+    serve with it; a file that is no mapping or tarball is one line, exit 1."""
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    mapping = (ROOT / "values-mapping" / "calico.yaml").read_text()
+    (overlay / "calico.yaml").write_text(mapping.replace("name: extension-networking-calico-config",
+                                                          "name: extension-networking-calico-operator"))
+    for args in (["--overlay-dir", str(overlay), "render", "--network", NETWORK],
+                 ["render", "--network", NETWORK, "--overlay-dir", str(overlay)]):
+        result = run(*args)
+        assert result.returncode == 0, result.stderr
+        assert "name: extension-networking-calico-operator" in result.stdout
+    assert "extension-networking-calico-operator" not in run("render", "--network", NETWORK).stdout
+    (overlay / "notes.txt").write_text("x")
+    result = run("validate", "--network", NETWORK, "--overlay-dir", str(overlay))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: notes.txt: unexpected file (expected <type>.yaml mapping files and <chart>.tgz tarballs)"]
