@@ -46,7 +46,7 @@ Try, in another shell:
   {kubectl} annotate network -n shoot--foo--bar bar gardener.cloud/operation=reconcile --overwrite
   {kubectl} get managedresources -A
   {kubectl} get network -n shoot--foo--bar bar -o jsonpath='{{.status.lastOperation}}'
-  curl -s localhost:8081/readyz; curl -s localhost:8080/metrics | grep networking_
+  curl -s localhost:8081/readyz; curl -s localhost:8080/metrics | grep -E "^(networking|controller_runtime|workqueue)_"
 """, flush=True)
 
 
