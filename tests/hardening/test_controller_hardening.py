@@ -116,7 +116,9 @@ def broken_shoot(change):
     (broken_shoot(lambda s: s.update(spec="garbage")), "cluster.spec.shoot.spec"),
     (broken_shoot(lambda s: s["spec"].update(kubernetes=[])), "cluster.spec.shoot.spec.kubernetes"),
     (broken_shoot(lambda s: s["spec"]["provider"].update(workers="x")), "cluster.spec.shoot.spec.provider.workers"),
-], ids=["lastOperation", "spec", "kubernetes", "workers"])
+    (broken_shoot(lambda s: s["spec"]["kubernetes"].update(version="banana")),
+     "cluster.spec.shoot.spec.kubernetes.version"),
+], ids=["lastOperation", "spec", "kubernetes", "workers", "version"])
 def test_a_malformed_cluster_is_a_configuration_error_on_the_network(emu, start, cluster, path):
     emu.create({"apiVersion": "v1", "kind": "Namespace",
                 "metadata": {"name": "shoot--foo--bar", "labels": {"gardener.cloud/role": "shoot"}}})
