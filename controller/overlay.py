@@ -167,7 +167,10 @@ class MappingSet:
     def reload(self) -> tuple[set[str] | None, str]:
         """Read the overlay again: (types whose files changed, "") when a new set is in force, (None, why)
         when the change was rejected, (set(), "") when nothing changed."""
-        files = read_overlay(self.overlay)
+        try:
+            files = read_overlay(self.overlay)
+        except OSError:  # kubelet removed the revision while it was read: the next poll reads the new one
+            return set(), ""
         if files == self._files:
             return set(), ""
         self._files = files

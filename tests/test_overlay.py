@@ -92,3 +92,23 @@ def test_a_symlink_in_a_tarball_is_refused(overlay):
     publish(overlay, {"calico.tgz": tarball([file("calico/Chart.yaml"), (link, b"")])}, 1)
     with pytest.raises(OverlayError, match="only plain files"):
         MappingSet(MAPPINGS, overlay, ["calico"], None)
+
+
+def test_a_revision_removed_while_it_is_read_is_read_again_at_the_next_poll(overlay, monkeypatch):
+    from controller import overlay as module
+
+    served = MappingSet(MAPPINGS, overlay, ["calico"], None)
+    try:
+        mapping = (MAPPINGS / "calico.yaml").read_text().replace("  origin: extension-networking-calico",
+                                                                 "  origin: operator-calico")
+        publish(overlay, {"calico.yaml": mapping.encode()}, 1)
+        real = module.read_overlay
+
+        def vanished(directory):
+            raise FileNotFoundError(directory / "..2026_old" / "calico.yaml")
+        monkeypatch.setattr(module, "read_overlay", vanished)
+        assert served.reload() == (set(), "")
+        monkeypatch.setattr(module, "read_overlay", real)
+        assert served.reload() == ({"calico"}, "") and served.mappings["calico"].origin == "operator-calico"
+    finally:
+        served.close()
