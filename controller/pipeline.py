@@ -7,8 +7,8 @@ Gardener packaging of the shoot chart; `seed_objects` renders the type's seed mo
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from controller import shapes
 from controller import shoot as shoots
@@ -19,11 +19,15 @@ from controller.managedresource import build_managed_resource, build_secret
 from controller.mapping import MappingResult, TypeMapping, apply_rules
 from controller.mapping.decode import decode_provider_config
 from controller.mapping.engine import holds
-from controller.render import Renderer, Rendered
+from controller.manifests import Rendered
 from controller.validation import validate_network
+
+if TYPE_CHECKING:  # helm's client is imported only where something renders
+    from controller.render import Renderer
 
 
 MAX_SECRET_BYTES = 1024 * 1024  # the API server's limit on the data of one Secret
+MONITORING_RENDER_NAMESPACE = "default"  # replaced by the Network's namespace on each copy
 
 
 @dataclass(frozen=True)
@@ -88,12 +92,13 @@ async def desired_state(renderer: Renderer, mapping: TypeMapping, network: dict,
     result = compute_values(mapping, network, shoot, config, live)
     rendered = await renderer.render(mapping.chart, mapping.release_name, mapping.release_namespace,
                                      result.values, shoots.kube_version(shoot))
-    size = len(rendered.manifest_text().encode())
+    text = rendered.manifest_text()
+    size = len(text.encode())
     if size > MAX_SECRET_BYTES:
         raise ConfigurationError(f"the rendered manifests are {size} bytes; a Secret holds at most "
                                  f"{MAX_SECRET_BYTES} bytes (1 MiB)")
     namespace = (network.get("metadata") or {}).get("namespace") or "default"
-    secret = build_secret(namespace, mapping.managed_resource, rendered.manifest_text())
+    secret = build_secret(namespace, mapping.managed_resource, text)
     managed_resource = build_managed_resource(namespace, mapping.managed_resource, mapping.origin,
                                               secret["metadata"]["name"])
     status = {"providerStatus": dict(mapping.provider_status), **result.status}
@@ -102,14 +107,16 @@ async def desired_state(renderer: Renderer, mapping: TypeMapping, network: dict,
 
 async def seed_objects(renderer: Renderer, mapping: TypeMapping, network: dict, shoot: dict) -> list[dict]:
     """The seed monitoring objects of the Network's namespace (the mapping's `monitoring` chart; none
-    without one). Copies: the render cache is never changed by a caller. Needs no valid providerConfig,
-    so deletion finds them too."""
+    without one). The chart uses its release namespace only as `metadata.namespace`, so it is rendered
+    once per distinct values and Kubernetes version (in MONITORING_RENDER_NAMESPACE) and the namespace is
+    set on copies. Needs no valid providerConfig, so deletion finds them too."""
     if mapping.monitoring is None:
         return []
     namespace = (network.get("metadata") or {}).get("namespace") or "default"
     version = shoots.kube_version(shoot) or shoots.kube_version(shoots.default_shoot())
-    rendered = await renderer.render(mapping.monitoring.chart, mapping.monitoring.release, namespace, {}, version)
-    objects = copy.deepcopy(rendered.objects)
+    rendered = await renderer.render(mapping.monitoring.chart, mapping.monitoring.release,
+                                     MONITORING_RENDER_NAMESPACE, {}, version)
+    objects = await renderer.objects(rendered)
     for obj in objects:
-        obj.setdefault("metadata", {}).setdefault("namespace", namespace)
+        obj.setdefault("metadata", {})["namespace"] = namespace
     return objects

@@ -2,7 +2,10 @@
 
 Pure from the caller's point of view: same chart files + values + kube version give the same result,
 so results are cached by a digest of exactly those inputs and steady-state reconciles start no helm
-process. Called by `pipeline` (the shoot chart and the seed monitoring chart).
+process. Called by `pipeline` (the shoot chart and the seed monitoring chart). helm's output is turned
+into Gardener's layout from the text (`manifests`, off the event loop); a cache entry holds that text
+(compressed) and its digest, never parsed objects; the cache grows with the Networks served (`serve`);
+chart digests are computed once per chart change and `helm version` once per binary and process.
 
 Why not pyhelm3's `template()`: it cannot pass `--kube-version` (Capabilities would then follow the
 helm binary: v1.32 under helm 3.17, v1.35 under helm 4.1) and it merges several value dicts by
@@ -22,33 +25,32 @@ import asyncio
 import hashlib
 import json
 import contextlib
+import copy
 import os
 import pathlib
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import pyhelm3
 import semver
-import yaml
 from pyhelm3 import errors as helm_errors
 
 from controller import metrics
 from controller.errors import ConfigurationError, StartupError, TransientError
+from controller.manifests import Rendered, gardener_layout
 
-HOOK_ANNOTATION = "helm.sh/hook"
-_SOURCE = re.compile(r"^# Source: (.+)$", re.M)
-_DOC_SEPARATOR = re.compile(r"^---[ \t]*$", re.M)
 # The exit status with which helm reports an error it found (cobra's: schema, template, parse errors).
 # `helm template` reads no cluster, so the same chart and values fail the same way again: permanent.
 # A crash (Go panic: 2) or a kill (negative status) is the process's failure, worth another try.
 HELM_REPORTED_ERROR = 1
 RENDER_TIMEOUT = 60.0
+CHART_CHECK_SECONDS = 1.0  # how often a chart's files are looked at for changes (mtimes), at most
+PARSED_RENDERS = 16  # parsed renders kept by `Renderer.objects`
+_HELM_VERSIONS: dict[str, str] = {}  # binary -> `helm version`: asked once per process
 
 
 class RenderTimeout(TransientError):
@@ -86,13 +88,18 @@ class GroupCommand(pyhelm3.Command):
         return stdout
 
     def client_version(self):
-        """`helm version` without a shell and with the same timeout (pyhelm3 calls it at start-up)."""
+        """`helm version` without a shell and with the same timeout (pyhelm3 calls it at start-up);
+        asked once per binary and process."""
+        if self._executable in _HELM_VERSIONS:
+            return semver.Version.parse(_HELM_VERSIONS[self._executable])
         try:
             proc = subprocess.run([self._executable, "version", "--template", "{{ .Version }}"],
                                   capture_output=True, check=True, timeout=self.timeout, start_new_session=True)
         except subprocess.TimeoutExpired:
             raise StartupError(f"helm version did not finish within {self.timeout:g}s") from None
-        return semver.Version.parse(proc.stdout.decode().strip().removeprefix("v"))
+        version = semver.Version.parse(proc.stdout.decode().strip().removeprefix("v"))
+        _HELM_VERSIONS[self._executable] = str(version)
+        return version
 
     def _kill(self, proc: asyncio.subprocess.Process) -> None:
         """SIGKILL to the group; the process is forgotten once it has been reaped (in the background, so
@@ -116,28 +123,6 @@ def classify(exc: helm_errors.Error, chart: str) -> ConfigurationError | Transie
     return TransientError(f"helm template {chart} {how}: {stderr}")
 
 
-@dataclass(frozen=True)
-class Manifest:
-    """One rendered object: the template it came from, its YAML text and the parsed object."""
-
-    source: str
-    text: str
-    obj: dict
-
-
-@dataclass(frozen=True)
-class Rendered:
-    manifests: tuple[Manifest, ...]
-
-    @property
-    def objects(self) -> list[dict]:
-        return [m.obj for m in self.manifests]
-
-    def manifest_text(self) -> str:
-        """All documents the way Gardener's chart renderer joins them (`\\n---\\n# Source: <file>\\n`)."""
-        return "".join(f"\n---\n# Source: {m.source}\n{m.text}" for m in self.manifests)
-
-
 def find_helm() -> str:
     """HELM_BINARY, else a helm on PATH, else the one set-up put into this virtualenv."""
     explicit = os.environ.get("HELM_BINARY")
@@ -152,19 +137,6 @@ def chart_digest(chart: pathlib.Path) -> str:
     for path in sorted(p for p in chart.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(chart)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
-
-
-def parse_manifests(stdout: str) -> tuple[Manifest, ...]:
-    """Split `helm template` output into documents, keep the `# Source:` of each, drop empty ones."""
-    result = []
-    for chunk in _DOC_SEPARATOR.split(stdout):
-        source_match = _SOURCE.search(chunk)
-        body = _SOURCE.sub("", chunk, count=1).strip("\n")
-        obj = yaml.safe_load(body) if body.strip() else None
-        if not obj:
-            continue
-        result.append(Manifest(source_match.group(1).strip() if source_match else "", body + "\n", obj))
-    return tuple(result)
 
 
 class Renderer:
@@ -184,8 +156,25 @@ class Renderer:
         self._max_parallel = max_parallel or os.cpu_count() or 2
         self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self._cache: OrderedDict[str, Rendered] = OrderedDict()
-        self._cache_size = cache_size
-        self._digests: dict[pathlib.Path, tuple[float, str]] = {}
+        self._cache_size = self._base_cache_size = cache_size
+        self._parsed: dict[str, list[dict]] = {}
+        self._digests: dict[pathlib.Path, tuple[float, float, str]] = {}  # chart -> (checked, newest mtime, digest)
+
+    def serve(self, networks: int) -> None:
+        """Size the cache for the Networks served: a shoot render each and room for the monitoring ones."""
+        if self._base_cache_size:
+            self._cache_size = max(self._base_cache_size, networks + networks // 4 + 16)
+
+    async def objects(self, rendered: Rendered) -> list[dict]:
+        """Parsed copies of a render's objects, parsed off the event loop once per distinct render (a
+        few: the seed monitoring charts), so callers may change them."""
+        objects = self._parsed.get(rendered.digest)
+        if objects is None:
+            objects = await asyncio.to_thread(lambda: rendered.objects)
+            self._parsed[rendered.digest] = objects
+            while len(self._parsed) > PARSED_RENDERS:
+                self._parsed.pop(next(iter(self._parsed)))
+        return copy.deepcopy(objects)
 
     def overdue(self) -> list[str]:
         """helm processes still alive past their deadline (killed but not gone), for /readyz."""
@@ -200,12 +189,17 @@ class Renderer:
         return self._semaphores[loop]
 
     def _chart_digest(self, chart: pathlib.Path) -> str:
-        newest = max((p.stat().st_mtime for p in chart.rglob("*")), default=0.0)
+        """The chart's digest, computed again only when a file's mtime changed; the mtimes are looked at
+        once per CHART_CHECK_SECONDS at most, not per render."""
+        now = time.monotonic()
         cached = self._digests.get(chart)
-        if cached is None or cached[0] != newest:
-            cached = (newest, chart_digest(chart))
-            self._digests[chart] = cached
-        return cached[1]
+        if cached is not None and now - cached[0] < CHART_CHECK_SECONDS:
+            return cached[2]
+        newest = max((p.stat().st_mtime for p in chart.rglob("*")), default=0.0)
+        if cached is None or cached[1] != newest:
+            cached = (now, newest, chart_digest(chart))
+        self._digests[chart] = (now, cached[1], cached[2])
+        return cached[2]
 
     def cache_key(self, chart: pathlib.Path, release: str, namespace: str, values: dict, kube_version: str) -> str:
         canonical = json.dumps(
@@ -237,12 +231,7 @@ class Renderer:
             finally:
                 metrics.HELM_IN_FLIGHT.dec()
                 metrics.RENDER_SECONDS.labels(chart.name).observe(time.perf_counter() - started)
-        rendered = Rendered(parse_manifests(stdout.decode()))
-        hooks = [m.source for m in rendered.manifests
-                 if HOOK_ANNOTATION in ((m.obj.get("metadata") or {}).get("annotations") or {})]
-        if hooks:
-            raise ConfigurationError(
-                f"chart {chart.name} renders helm hooks, which a ManagedResource cannot run: {', '.join(hooks)}")
+        rendered = await asyncio.to_thread(lambda: Rendered.of(gardener_layout(stdout.decode(), chart.name)))
         self._cache[key] = rendered
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

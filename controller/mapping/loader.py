@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import jsonschema
 import yaml
 
+from controller.files import SAFE_LOADER
 from controller.mapping import transforms
 from controller.mapping.engine import (INPUT_ROOTS, WRITABLE_ROOTS, condition_paths, rule_sources,
                                        source_reads)
@@ -66,7 +67,7 @@ class TypeMapping:
 def load_mapping(path: str | pathlib.Path) -> TypeMapping:
     path = pathlib.Path(path).resolve()
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.load(path.read_text(), Loader=SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise MappingFileError(f"{path}: {exc}") from exc
     problems = [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"

@@ -16,6 +16,7 @@ import base64
 import yaml
 
 from controller.admission.shoots import type_label
+from controller.files import SAFE_DUMPER
 from controller.managedresource import build_secret, reference_annotation
 from controller.mapping import TypeMapping
 
@@ -90,7 +91,7 @@ def shoot_webhook_objects(mapping: TypeMapping, namespace: str, client: dict) ->
     """Secret + ManagedResource shipping the shoot webhook, like Go's `managedresources.Create` without
     secret prefix, class, labels or keepObjects: Secret `<mr>-<hash8>` (immutable, garbage-collectable)."""
     name = mapping.shoot_webhook["managedResource"]
-    manifest = yaml.safe_dump(shoot_webhook_configuration(mapping, client), sort_keys=True)
+    manifest = yaml.dump(shoot_webhook_configuration(mapping, client), Dumper=SAFE_DUMPER, sort_keys=True)
     secret = build_secret(namespace, name, manifest, prefix="")
     secret_name = secret["metadata"]["name"]
     managed_resource = {
