@@ -177,13 +177,16 @@ class Kube:
 
     def watch_blocking(self, resource: Resource, resource_version: str, timeout: float,
                        on_event: Callable[[str, dict], None], stop: threading.Event) -> str:
-        """Watch a custom resource in all namespaces from `resource_version` until `timeout`, `stop` or an
-        error; blocking (run it on a thread of its own). Returns the last resourceVersion seen; raises
+        """Watch a custom resource in all namespaces (or a cluster-scoped core one: Namespaces) from
+        `resource_version` until `timeout`, `stop` or an error; blocking (run it on a thread of its own). Returns the last resourceVersion seen; raises
         TransientError on 410 etc. (the informer re-lists)."""
         watcher = k8s_watch.Watch()
+        if resource.api_version == "v1":  # core, cluster-scoped (Namespaces): the typed client's list
+            function, args = getattr(self.core, f"list_{resource.plural.removesuffix('s')}"), ()
+        else:
+            function, args = self.custom.list_cluster_custom_object, (*resource.group_version, resource.plural)
         try:
-            for event in watcher.stream(self.custom.list_cluster_custom_object, *resource.group_version,
-                                        resource.plural, resource_version=resource_version,
+            for event in watcher.stream(function, *args, resource_version=resource_version,
                                         allow_watch_bookmarks=True, timeout_seconds=max(1, int(timeout))):
                 obj = event.get("raw_object") or event.get("object") or {}
                 if event["type"] == "ERROR":

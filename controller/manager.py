@@ -6,7 +6,8 @@ mode, Cluster) events through the predicates of `contract` (event filters, Shoot
 `runtime.workqueue` keyed by namespace/name; workers hand each key to `reconciler.Reconciler` and
 requeue failures: after the error's own delay if it names one, else with per-item exponential backoff.
 Only the holder of the Lease (`runtime.leaderelection`) runs workers; every instance watches, so a
-standby is ready to take over. /healthz, /readyz, /metrics come from `runtime.server`.
+standby is ready to take over. Network, Cluster, Namespace informers: the read cache (`seedcache`); a
+worker checks ShootNotFailed there (no GETs at start). /healthz, /readyz, /metrics: `runtime.server`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import time
 import uuid
 
 from controller import contract, metrics
-from controller.errors import ConfigurationError, TransientError
 from controller.kube import Kube
 from controller.options import RunOptions
 from controller.overlay import MappingSet
@@ -33,6 +33,7 @@ from controller.runtime.logs import configure_logging
 from controller.runtime.server import Servers
 from controller.runtime.tasks import Tasks
 from controller.runtime.workqueue import WorkQueue
+from controller.seedcache import SeedCache
 from controller.webhooks.shoot import ShootWebhook
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,13 @@ class Controller:
         self._stop: asyncio.Event | None = None
         self._watch_stop = threading.Event()
         self._busy: set[asyncio.Task] = set()
-        self.informers = [Informer(kube, NETWORKS, self._on_network, options.resync_period, self._watch_stop)]
-        if options.ignore_operation_annotation:
-            self.informers.append(Informer(kube, CLUSTERS, self._on_cluster, options.resync_period, self._watch_stop))
+        self.informers = [Informer(kube, NETWORKS, self._on_network, options.resync_period, self._watch_stop),
+                          Informer(kube, CLUSTERS, self._on_cluster, options.resync_period, self._watch_stop),
+                          Informer(kube, NAMESPACES, None, options.resync_period, self._watch_stop)]
+        self.cache = SeedCache(kube, {resource: informer.store for resource, informer in
+                                      zip((NETWORKS, CLUSTERS, NAMESPACES), self.informers)})
+        self._filtered: set[str] = set()  # keys queued by an event: ShootNotFailed is checked by the worker
+        reconciler.cache = self.cache.get
         self.started = threading.Event()
 
     @property
@@ -108,6 +113,8 @@ class Controller:
         try:
             if self.options.leader_election and not await self.elector.acquire(self._stop):
                 return self.exit_code
+            while not all(i.synced for i in self.informers) and not self._stop.is_set():  # caches first
+                await asyncio.sleep(0.05)
             self._activate()
             count = max(1, self.options.max_concurrent_reconciles)
             metrics.CR_MAX_CONCURRENT.labels(metrics.CONTROLLER).set(count)
@@ -163,6 +170,7 @@ class Controller:
         if old is not None and listed and old["metadata"].get("resourceVersion") == obj["metadata"].get("resourceVersion"):
             old = obj  # resync of an unchanged object: an UPDATE with old == new, as controller-runtime sends
         self.networks[key] = obj
+        self.renderer.serve(len(self.networks))
         if not self.leading:
             return
         ignore = self.options.ignore_operation_annotation
@@ -171,7 +179,8 @@ class Controller:
         else:
             passes = contract.needs_reconcile_on_update(old, obj, ignore)
         if passes:
-            self.tasks.spawn(self._enqueue_unless_shoot_failed(key, obj))
+            self._filtered.add(key)  # ShootNotFailed: checked by the worker
+            self.queue.add(key)
 
     def _serve_mappings(self, changed: set[str]) -> None:
         """A new mapping set is in force (`overlay`): serve it, re-reconcile the Networks of changed types."""
@@ -181,7 +190,9 @@ class Controller:
             self.queue.add(key)
 
     def _on_cluster(self, event_type: str, obj: dict, listed: bool) -> None:
-        """Dev mode: a changed Cluster enqueues the Networks of its namespace."""
+        """Clusters are cached; in dev mode a changed Cluster also enqueues the Networks of its namespace."""
+        if not self.options.ignore_operation_annotation:
+            return
         name, version = obj["metadata"]["name"], obj["metadata"].get("resourceVersion", "")
         if event_type == "DELETED":
             self._cluster_versions.pop(name, None)
@@ -194,31 +205,14 @@ class Controller:
                 if network["metadata"]["namespace"] == name:
                     self.queue.add(key)
 
-    async def _enqueue_unless_shoot_failed(self, key: str, obj: dict) -> None:
-        """`contract.shoot_not_failed` with what it needs read: an unreadable namespace lets the event
-        through, an unreadable Cluster of a shoot namespace drops it."""
-        namespace = obj["metadata"]["namespace"]
-        try:
-            ns = await self.kube.get(NAMESPACES, "", namespace)
-        except (TransientError, ConfigurationError):
-            ns = None
-        cluster = None
-        if contract.is_shoot_namespace(ns):
-            try:
-                cluster = await self.kube.get(CLUSTERS, "", namespace)
-            except (TransientError, ConfigurationError):
-                return
-        if not contract.shoot_not_failed(ns, cluster):
-            log.info("event dropped: the shoot is failed or its Cluster is missing", extra={"network": key})
-            return
-        self.queue.add(key)
 
     def _activate(self) -> None:
         """Start processing: like a controller-runtime source starting, every known object is an ADD."""
         self._active = True
         for key, obj in list(self.networks.items()):
             if contract.needs_reconcile_on_create(obj, self.options.ignore_operation_annotation):
-                self.tasks.spawn(self._enqueue_unless_shoot_failed(key, obj))
+                self._filtered.add(key)
+                self.queue.add(key)
 
     # --- workers ---
 
@@ -237,6 +231,12 @@ class Controller:
                 self.queue.done(key)
 
     async def _process(self, key: str) -> None:
+        if key in self._filtered:  # queued by an event: the predicate first
+            self._filtered.discard(key)
+            if not await self.cache.shoot_not_failed(key):
+                log.info("event dropped: the shoot is failed or its Cluster is missing", extra={"network": key})
+                self.queue.forget(key)
+                return
         namespace, name = key.split("/", 1)
         started = time.perf_counter()
         try:

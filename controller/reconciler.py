@@ -1,8 +1,9 @@
 """The generic actuator plus the contract plumbing for ONE Network (gardener-contract.md 2.3-2.5, 4.4).
 
-Called by a `manager` worker with a namespace/name; reads and writes through the generic client `kube`,
-builds every patch with `contract`, gets the desired objects from the pure `pipeline` (shoot
-ManagedResource and seed monitoring objects) and writes them with `createforshoot` and `kube`. It never
+Called by a `manager` worker with a namespace/name; reads the Network and Cluster from the informer cache
+(a GET only if it lacks them or lags behind our last write), builds every patch with `contract`, gets the
+desired objects from the pure `pipeline` (shoot ManagedResource and seed monitoring objects) and writes
+them with `createforshoot` and `kube`, unless equal to what it applied last (fingerprints). It never
 raises for a failed operation: it records the failure in the Network's status and an Event (`events`),
 and returns a `Result` telling the manager whether and when to retry (a `ConfigurationError` is not
 retried: it waits for the next change of the Network; a `TransientError` may name its delay).
@@ -11,10 +12,13 @@ retried: it waits for the next change of the Network; a `TransientError` may nam
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from controller import contract, createforshoot, events, liveinputs, pipeline, shapes
 from controller import shoot as shoots
@@ -24,7 +28,7 @@ from controller.apierrors import NotFound
 from controller.kube import Kube
 from controller.mapping import TypeMapping
 from controller.render import Renderer
-from controller.resources import CLUSTERS, MANAGED_RESOURCES, NETWORKS
+from controller.resources import CLUSTERS, MANAGED_RESOURCES, NETWORKS, Resource
 from controller.runtime.logs import WORK_ITEM
 from controller.webhooks import shootresources as shoot_resources
 
@@ -80,6 +84,31 @@ class Reconciler:
         self.identity, self.shoot_webhook = identity, shoot_webhook
         self.delete_timeout = delete_timeout
         self.ignore_operation_annotation = ignore_operation_annotation
+        # The manager's informer caches, `(resource, namespace, name) -> object or None`; None: GET each time.
+        self.cache: Callable[[Resource, str, str], dict | None] | None = None
+        self._written: dict[tuple[str, str], str] = {}  # Network -> resourceVersion of our last write to it
+        self._applied: dict[tuple[str, str], str] = {}  # (namespace, object) -> fingerprint of what we wrote
+
+    async def _read(self, resource: Resource, namespace: str, name: str) -> dict | None:
+        """From the informer cache when it holds the object and it is not older than our own last write
+        to it (the watch may lag behind); else a GET."""
+        cached = self.cache(resource, namespace, name) if self.cache is not None else None
+        if cached is not None:
+            written = self._written.get((namespace, name)) if resource == NETWORKS else None
+            have = (cached.get("metadata") or {}).get("resourceVersion", "")
+            if not written or (have.isdigit() and written.isdigit() and int(have) >= int(written)):
+                return cached
+        return await self.kube.get(resource, namespace, name)
+
+    async def _patch_network(self, namespace: str, name: str, patch: dict, subresource: str = "") -> dict:
+        result = await self.kube.patch(NETWORKS, namespace, name, patch, subresource=subresource)
+        self._written[(namespace, name)] = (result.get("metadata") or {}).get("resourceVersion", "")
+        return result
+
+    def _forget(self, namespace: str) -> None:
+        """What we remember as applied in a namespace (its objects are being removed)."""
+        for key in [key for key in self._applied if key[0] == namespace]:
+            del self._applied[key]
 
     async def reconcile(self, namespace: str, name: str) -> Result:
         token = WORK_ITEM.set(f"{namespace}/{name}")
@@ -97,8 +126,9 @@ class Reconciler:
             WORK_ITEM.reset(token)
 
     async def _reconcile(self, namespace: str, name: str) -> Result:
-        network = await self.kube.get(NETWORKS, namespace, name)
+        network = await self._read(NETWORKS, namespace, name)
         if network is None:
+            self._written.pop((namespace, name), None)
             return Result(SKIPPED)
         network_type = network["spec"]["type"]
         annotation = contract.operation_annotation(network)
@@ -108,7 +138,7 @@ class Reconciler:
         if not self.ignore_operation_annotation and not contract.needs_reconcile_on_create(network, False):
             # Queued by an event that had the annotation (our own Processing write), done since.
             return Result(SKIPPED, network_type)
-        cluster = await self.kube.get(CLUSTERS, "", namespace)
+        cluster = await self._read(CLUSTERS, "", namespace)
         if cluster is None:
             raise TransientError(f"cluster {namespace} not found")
         try:
@@ -129,7 +159,7 @@ class Reconciler:
             # Processing first: a crash before the annotation is gone leaves it in place, so the
             # reconcile is redone on restart instead of leaving a stale Succeeded.
             await self._status(network, contract.processing_status(operation))
-            network = await self.kube.patch(NETWORKS, namespace, name, contract.remove_operation_annotation_patch())
+            network = await self._patch_network(namespace, name, contract.remove_operation_annotation_patch())
             marked = True
         mapping = self.mappings[network_type]
         log.info("%s started", operation)
@@ -137,7 +167,7 @@ class Reconciler:
         if operation == contract.MIGRATE:
             result = await self._operate(network, operation, lambda: self._migrate(network, mapping, shoot), marked)
             if result.outcome == SUCCEEDED:
-                await self.kube.patch(NETWORKS, namespace, name, contract.migrated_patch())
+                await self._patch_network(namespace, name, contract.migrated_patch())
                 result.changes.append("removed all finalizers")
         elif contract.is_deleting(network):
             if not contract.has_finalizer(network):
@@ -146,15 +176,15 @@ class Reconciler:
             if result.outcome == SUCCEEDED:
                 current = await self.kube.get(NETWORKS, namespace, name)
                 if current is not None and contract.has_finalizer(current):
-                    await self.kube.patch(NETWORKS, namespace, name, contract.remove_finalizer_patch(current))
+                    await self._patch_network(namespace, name, contract.remove_finalizer_patch(current))
                 result.changes.append("removed finalizer")
         else:
             if not contract.has_finalizer(network):
-                network = await self.kube.patch(NETWORKS, namespace, name, contract.add_finalizer_patch(network))
+                network = await self._patch_network(namespace, name, contract.add_finalizer_patch(network))
             result = await self._operate(network, operation, lambda: self._apply(network, mapping, shoot, bad_cluster),
                                          marked)
             if result.outcome == SUCCEEDED and operation == contract.RESTORE:
-                await self.kube.patch(NETWORKS, namespace, name, contract.remove_operation_annotation_patch())
+                await self._patch_network(namespace, name, contract.remove_operation_annotation_patch())
         result.network_type = network_type
         if result.outcome == SUCCEEDED and result.changes:
             await events.record(self.kube, network, "Normal", _EVENT_REASONS[operation][0],
@@ -181,7 +211,7 @@ class Reconciler:
 
     async def _status(self, network: dict, status: dict) -> None:
         meta = network["metadata"]
-        await self.kube.patch(NETWORKS, meta["namespace"], meta["name"], {"status": status}, subresource="status")
+        await self._patch_network(meta["namespace"], meta["name"], {"status": status}, subresource="status")
 
     async def _record_failure(self, network: dict, operation: str, generation: int, exc: Exception) -> None:
         codes = tuple(getattr(exc, "codes", ()) or ())
@@ -204,15 +234,26 @@ class Reconciler:
             raise bad_cluster
         live = await liveinputs.read(self.kube, mapping, network, shoot, self.config)
         desired = await pipeline.desired_state(self.renderer, mapping, network, shoot, self.config, live)
-        changes = await createforshoot.create_for_shoot(self.kube, desired.secret, desired.managed_resource)
+        namespace = network["metadata"]["namespace"]
+        changes = []
+        fingerprint = _fingerprint([desired.secret["metadata"]["name"], desired.managed_resource])
+        if self._applied.get((namespace, "")) != fingerprint:  # skipped when it equals what we applied last
+            changes += await createforshoot.create_for_shoot(self.kube, desired.secret, desired.managed_resource)
+            self._applied[(namespace, "")] = fingerprint
         for obj in await pipeline.seed_objects(self.renderer, mapping, network, shoot):
+            key = (namespace, f"{obj['apiVersion']}/{obj['kind']}/{obj['metadata']['name']}")
+            fingerprint = _fingerprint(obj)
+            if self._applied.get(key) == fingerprint:
+                continue
             if (await self.kube.apply_object(obj)).changed:
                 changes.append(f"applied {obj['kind']} {obj['metadata']['name']}")
+            self._applied[key] = fingerprint
         changes += await shoot_resources.apply(self.kube, self.shoot_webhook, mapping, network["metadata"]["namespace"])
         return _Applied(changes, desired.status)
 
     async def _delete(self, network: dict, mapping: TypeMapping, shoot: dict) -> _Applied:
         namespace = network["metadata"]["namespace"]
+        self._forget(namespace)
         changes = []
         legacy = mapping.monitoring.legacy_objects if mapping.monitoring else ()
         for obj in [*await pipeline.seed_objects(self.renderer, mapping, network, shoot),
@@ -229,6 +270,7 @@ class Reconciler:
 
     async def _migrate(self, network: dict, mapping: TypeMapping, shoot: dict) -> _Applied:
         """Keep the shoot's objects, remove everything seed-side."""
+        self._forget(network["metadata"]["namespace"])
         await createforshoot.keep_objects(self.kube, network["metadata"]["namespace"], mapping.managed_resource)
         await shoot_resources.keep_objects(self.kube, mapping, network["metadata"]["namespace"])
         return await self._delete(network, mapping, shoot)
@@ -242,6 +284,10 @@ class Reconciler:
             if time.monotonic() >= deadline:
                 raise _deletion_timeout(namespace, name, current)
             await asyncio.sleep(min(DELETE_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+
+def _fingerprint(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _deletion_timeout(namespace: str, name: str, mr: dict) -> TransientError:

@@ -1,8 +1,8 @@
 """An informer: list, then watch until the next resync is due (or the watch breaks), then list again.
 
-Run by `manager` for Networks (and, with `--ignore-operation-annotation`, Clusters). Each event goes to
-one handler `(type, object, listed)`; a re-list reports ADDED for new objects, MODIFIED for known
-ones and DELETED for gone ones, as a client-go informer's resync does. A handler that raises is logged
+Run by `manager` for Networks, Clusters and Namespaces; `store` is the read cache (`seedcache`). Each
+event goes to one handler (if any) `(type, object, listed)`; a re-list reports ADDED for new objects,
+MODIFIED for known ones and DELETED for gone ones, as a client-go informer's resync does. A handler that raises is logged
 and counted, and its event dropped: it cannot stop the watch. The blocking watch runs on a daemon
 thread, so a shutdown never waits for it.
 """
@@ -32,11 +32,12 @@ def key_of(obj: dict) -> str:
 
 
 class Informer:
-    def __init__(self, kube: Kube, resource: Resource, handler: Handler, resync_period: float,
+    def __init__(self, kube: Kube, resource: Resource, handler: Handler | None, resync_period: float,
                  stop: threading.Event):
+        """`handler` None: the informer only keeps its store (a read cache)."""
         self.kube, self.resource, self.resync_period, self._stop = kube, resource, resync_period, stop
         self._handler = handler
-        self._name = handler.__name__.lstrip("_")
+        self._name = handler.__name__.lstrip("_") if handler else resource.plural
         self.store: dict[str, dict] = {}
         self.synced = False
 
@@ -46,6 +47,8 @@ class Informer:
             self.store.pop(key, None)
         else:
             self.store[key] = obj
+        if self._handler is None:
+            return
         try:
             self._handler(event_type, obj, listed)
         except Exception:  # noqa: BLE001 - a malformed object must not stop the watch

@@ -390,7 +390,7 @@ def test_rbac_grants_exactly_what_the_controller_calls():
         (ext, "networks/status", "patch", "*"),
         *{("resources.gardener.cloud", "managedresources", v, "*") for v in ("get", "create", "update", "patch",
                                                                              "delete")},
-        ("", "namespaces", "get", "*"),
+        *{("", "namespaces", v, "*") for v in ("get", "list", "watch")},
         *{("", "secrets", v, "*") for v in ("get", "create", "patch", "delete")},
         *{("", "configmaps", v, "*") for v in ("get", "create", "update", "delete")},
         *{("", "events", v, "*") for v in ("get", "create", "patch")},
