@@ -22,14 +22,13 @@ import controller
 from controller import pipeline
 from controller.config import load_config
 from controller.errors import ConfigurationError, FieldError, StartupError, TransientError
-from controller.files import load_document
+from controller.files import SAFE_DUMPER, load_document
 from controller.managedresource import secret_manifest
 from controller.mapping import load_mappings
 from controller.mapping.loader import MappingFileError
 from controller.offline import offline_inputs
 from controller.options import RunOptions, add_admission_arguments, add_run_arguments
 from controller.overlay import OverlayError, read_overlay, stage
-from controller.render import Renderer
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIGURATION = 0, 1, 2
 
@@ -76,16 +75,18 @@ def _validate_shoot(args) -> int:
 
 
 def cmd_render(args) -> int:
+    from controller.render import Renderer  # helm's client: only for the commands that render
+
     mapping, network, shoot, config = offline_inputs(args.mappings_dir, args.network, args.cluster, args.config)
     if args.seed:
-        yaml.safe_dump_all(asyncio.run(pipeline.seed_objects(Renderer(), mapping, network, shoot)), sys.stdout,
-                           sort_keys=False)
+        yaml.dump_all(asyncio.run(pipeline.seed_objects(Renderer(), mapping, network, shoot)), sys.stdout,
+                      Dumper=SAFE_DUMPER, sort_keys=False)
         return EXIT_OK
     desired = asyncio.run(pipeline.desired_state(Renderer(), mapping, network, shoot, config))
     if args.manifests:
         sys.stdout.write(secret_manifest(desired.secret))
     else:
-        yaml.safe_dump_all([desired.secret, desired.managed_resource], sys.stdout, sort_keys=False)
+        yaml.dump_all([desired.secret, desired.managed_resource], sys.stdout, Dumper=SAFE_DUMPER, sort_keys=False)
     return EXIT_OK
 
 
