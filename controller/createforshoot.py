@@ -29,6 +29,14 @@ async def create_for_shoot(kube: Kube, secret: dict, managed_resource: dict) -> 
     return changes
 
 
+async def up_to_date(kube: Kube, managed_resource: dict) -> bool:
+    """The ManagedResource is there and says what `managed_resource` says (one GET: the check of a
+    reconcile whose Secret and MR equal what was applied last, so a removed or edited MR is put back)."""
+    meta = managed_resource["metadata"]
+    current = await kube.get(MANAGED_RESOURCES, meta["namespace"], meta["name"])
+    return current is not None and merge_managed_resource(current, managed_resource) == current
+
+
 async def _ensure_secret(kube: Kube, secret: dict) -> bool:
     """Create an immutable, content-named Secret unless it exists (then its content is the same)."""
     meta = secret["metadata"]

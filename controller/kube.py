@@ -178,8 +178,8 @@ class Kube:
     def watch_blocking(self, resource: Resource, resource_version: str, timeout: float,
                        on_event: Callable[[str, dict], None], stop: threading.Event) -> str:
         """Watch a custom resource in all namespaces (or a cluster-scoped core one: Namespaces) from
-        `resource_version` until `timeout`, `stop` or an error; blocking (run it on a thread of its own). Returns the last resourceVersion seen; raises
-        TransientError on 410 etc. (the informer re-lists)."""
+        `resource_version` until `timeout`, `stop` or an error; blocking (run it on a thread of its own).
+        Returns the last resourceVersion seen; raises TransientError on 410 etc. (the informer re-lists)."""
         watcher = k8s_watch.Watch()
         if resource.api_version == "v1":  # core, cluster-scoped (Namespaces): the typed client's list
             function, args = getattr(self.core, f"list_{resource.plural.removesuffix('s')}"), ()

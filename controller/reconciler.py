@@ -86,23 +86,22 @@ class Reconciler:
         self.ignore_operation_annotation = ignore_operation_annotation
         # The manager's informer caches, `(resource, namespace, name) -> object or None`; None: GET each time.
         self.cache: Callable[[Resource, str, str], dict | None] | None = None
-        self._written: dict[tuple[str, str], str] = {}  # Network -> resourceVersion of our last write to it
+        self._written: dict[tuple[str, str], dict] = {}  # Network -> what our last write to it returned
         self._applied: dict[tuple[str, str], str] = {}  # (namespace, object) -> fingerprint of what we wrote
 
     async def _read(self, resource: Resource, namespace: str, name: str) -> dict | None:
-        """From the informer cache when it holds the object and it is not older than our own last write
-        to it (the watch may lag behind); else a GET."""
+        """The cache's copy or our last write's answer, the newer one; a GET when neither is known."""
         cached = self.cache(resource, namespace, name) if self.cache is not None else None
-        if cached is not None:
-            written = self._written.get((namespace, name)) if resource == NETWORKS else None
-            have = (cached.get("metadata") or {}).get("resourceVersion", "")
-            if not written or (have.isdigit() and written.isdigit() and int(have) >= int(written)):
-                return cached
-        return await self.kube.get(resource, namespace, name)
+        written = self._written.get((namespace, name)) if resource == NETWORKS else None
+        if cached is not None and written is not None:  # the newer of the two (resourceVersions of etcd)
+            have, ours = (cached["metadata"].get("resourceVersion", ""), written["metadata"].get("resourceVersion", ""))
+            if have.isdigit() and ours.isdigit():
+                return cached if int(have) >= int(ours) else written
+        return cached if cached is not None and written is None else await self.kube.get(resource, namespace, name)
 
     async def _patch_network(self, namespace: str, name: str, patch: dict, subresource: str = "") -> dict:
         result = await self.kube.patch(NETWORKS, namespace, name, patch, subresource=subresource)
-        self._written[(namespace, name)] = (result.get("metadata") or {}).get("resourceVersion", "")
+        self._written[(namespace, name)] = result
         return result
 
     def _forget(self, namespace: str) -> None:
@@ -237,7 +236,8 @@ class Reconciler:
         namespace = network["metadata"]["namespace"]
         changes = []
         fingerprint = _fingerprint([desired.secret["metadata"]["name"], desired.managed_resource])
-        if self._applied.get((namespace, "")) != fingerprint:  # skipped when it equals what we applied last
+        if (self._applied.get((namespace, "")) != fingerprint  # as applied last, and the MR still says so
+                or not await createforshoot.up_to_date(self.kube, desired.managed_resource)):
             changes += await createforshoot.create_for_shoot(self.kube, desired.secret, desired.managed_resource)
             self._applied[(namespace, "")] = fingerprint
         for obj in await pipeline.seed_objects(self.renderer, mapping, network, shoot):

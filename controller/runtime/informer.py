@@ -2,8 +2,8 @@
 
 Run by `manager` for Networks, Clusters and Namespaces; `store` is the read cache (`seedcache`). Each
 event goes to one handler (if any) `(type, object, listed)`; a re-list reports ADDED for new objects,
-MODIFIED for known ones and DELETED for gone ones, as a client-go informer's resync does. A handler that raises is logged
-and counted, and its event dropped: it cannot stop the watch. The blocking watch runs on a daemon
+MODIFIED for known ones and DELETED for gone ones, as a client-go informer's resync does. A handler
+that raises is logged and counted, and its event dropped: it cannot stop the watch. The blocking watch runs on a daemon
 thread, so a shutdown never waits for it.
 """
 
