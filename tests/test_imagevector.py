@@ -239,13 +239,14 @@ def test_cli_overwrite_errors_exit_2_with_field_paths(tmp_path, monkeypatch, cap
 
 
 def test_a_broken_base_vector_stops_the_start_with_its_file(tmp_path, capsys):
-    """Checked when the mappings are loaded (`render`, `validate`, `run`), not on every Network."""
+    """Checked when the type's mapping is loaded (`render`/`validate` of a Network of that type: they
+    load only its mapping; `run`: every served type), not on every Network."""
     for name in ("calico", "calico-monitoring", "cilium", "cilium-monitoring"):
         shutil.copytree(ROOT / "charts" / "internal" / name, tmp_path / "charts" / "internal" / name)
     shutil.copytree(ROOT / "values-mapping", tmp_path / "values-mapping")
     images = tmp_path / "charts" / "internal" / "cilium" / "images.yaml"
     images.write_text("images:\n- name: cilium-agent\n  ref: quay.io/cilium/cilium:v1\n  tag: v1\n")
     code = main(["--mappings-dir", str(tmp_path / "values-mapping"), "validate",
-                 "--network", str(ROOT / "example" / "network-calico.yaml")])
+                 "--network", str(ROOT / "example" / "network-cilium.yaml")])
     assert code == 2 and capsys.readouterr().err.splitlines() == [
         f"{images}: images[0].tag: Forbidden: cannot specify tag when ref is set"]
