@@ -42,8 +42,9 @@ test-fast: $(STAMP)
 test-kind: $(STAMP)
 	$(BIN)/pytest -q -m e2e
 
-## bench: benchmarks that print figures (pipeline, controller against the emulator, emulator writes)
-bench: $(STAMP)
+## bench: benchmarks that print figures (pipeline; the controller against the emulator and the real
+## kube-apiserver beside bare helm, each figure next to its goal, BENCH_N Networks (default 1000); emulator writes)
+bench: $(STAMP) test-binaries
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/reconcile.py
 	$(BIN)/python bench/emulator_writes.py

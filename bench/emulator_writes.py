@@ -11,9 +11,12 @@ from pathlib import Path
 
 from kubernetes import client
 
-from apiserver_emulator import Emulator
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # a plain clone: the emulator is not installed
 
-CRDS = Path(__file__).resolve().parents[1] / "example" / "crds"
+from apiserver_emulator import Emulator  # noqa: E402
+
+CRDS = ROOT / "example" / "crds"
 GROUP, VERSION = "extensions.gardener.cloud", "v1alpha1"
 
 
