@@ -31,12 +31,12 @@ test-binaries:
 
 ## test: the whole suite with helm 4 (real API server and resource manager included), then the chart tests with helm 3.17
 test: $(STAMP) test-binaries
-	$(BIN)/pytest -q -m "not e2e"
-	HELM_BINARY=$(BIN)/helm3 $(BIN)/pytest -q tests/charts
+	$(BIN)/pytest -q -n auto -m "not e2e"
+	HELM_BINARY=$(BIN)/helm3 $(BIN)/pytest -q -n auto tests/charts
 
 ## test-fast: everything that needs no real cluster (no Go builds)
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -m "not real_apiserver and not resource_manager and not e2e"
+	$(BIN)/pytest -q -n auto -m "not real_apiserver and not resource_manager and not e2e"
 
 ## test-kind: the pytest-kind end-to-end test, on a machine with Docker and kind (not this one)
 test-kind: $(STAMP)

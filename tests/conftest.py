@@ -1,7 +1,9 @@
-"""Session fixtures shared by every test folder: the real control plane (etcd + kube-apiserver).
+"""Session fixtures shared by every test folder: the real control plane (etcd + kube-apiserver), and the
+session's hardening figure.
 
-Started once per test session on first use and stopped at its end; tests that use it purge what they
-created (see tests/integration/conftest.py), so each starts from the same state.
+The clusters are started once per test session (per pytest-xdist worker) on first use and stopped at
+its end; tests that use them purge what they created (see tests/integration/conftest.py), so each
+starts from the same state.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.cluster.real import RealCluster
+from tests.hardening.figures import GENERATED
 from tests.helpers import EXAMPLE, ROOT
 
 TEST_CRDS = ROOT / "tests" / "cluster" / "crds"
@@ -27,3 +30,27 @@ def shoot_cluster():
     and kube-controller-manager's garbage collector, which GRM's foreground deletions wait for."""
     with RealCluster("shoot", crd_paths=[TEST_CRDS], controller_manager=True) as cluster:
         yield cluster
+
+
+# --- the hardening figure (tests/hardening/figures.py), also when pytest-xdist runs the tests ---
+
+
+def pytest_sessionfinish(session):
+    """An xdist worker hands its figure to the controlling process."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["hardening"] = dict(GENERATED)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """The controlling process adds up its workers' figures."""
+    figure = getattr(node, "workeroutput", {}).get("hardening") or {}
+    for key in GENERATED:
+        GENERATED[key] += figure.get(key, 0)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if GENERATED["cases"]:
+        terminalreporter.write_line(f"hardening: {GENERATED['cases']} generated cases in "
+                                    f"{GENERATED['seconds']:.1f} s (hypothesis)")

@@ -24,7 +24,7 @@ from controller.errors import ConfigurationError, TransientError
 from controller.files import parse_document
 from controller.mapping import load_mappings
 from controller.mapping.formats import PRINTABLE_ASCII
-from tests.hardening.conftest import Timer, count_case
+from tests.hardening.figures import Timer, count_case
 from tests.hardening.strategies import HOSTILE, JSON_VALUES, confused, from_schema
 from tests.helpers import EXAMPLE, ROOT
 
