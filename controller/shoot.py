@@ -24,7 +24,7 @@ DEFAULT_SHOOT = {
 }
 
 
-def _dig(obj, *keys):
+def dig(obj, *keys):
     """obj[k1][k2]..., None when a step is absent or not a mapping (a malformed Cluster never raises)."""
     for key in keys:
         if not isinstance(obj, dict):
@@ -41,24 +41,24 @@ def shoot_of(cluster: dict | None) -> dict:
     """`cluster.spec.shoot`, or the default shoot when there is no Cluster."""
     if cluster is None:
         return default_shoot()
-    shoot = _dig(cluster, "spec", "shoot")
+    shoot = dig(cluster, "spec", "shoot")
     return shoot if isinstance(shoot, dict) else {}
 
 
 def kube_version(shoot: dict) -> str:
-    version = _dig(shoot, "spec", "kubernetes", "version")
+    version = dig(shoot, "spec", "kubernetes", "version")
     return version if isinstance(version, str) else ""
 
 
 def is_failed(shoot: dict) -> bool:
-    return _dig(shoot, "status", "lastOperation", "state") == "Failed"
+    return dig(shoot, "status", "lastOperation", "state") == "Failed"
 
 
 def is_hibernated(shoot: dict) -> bool:
     """Hibernation wanted or done: the shoot's API server may be down."""
-    return _dig(shoot, "spec", "hibernation", "enabled") is True or _dig(shoot, "status", "isHibernated") is True
+    return dig(shoot, "spec", "hibernation", "enabled") is True or dig(shoot, "status", "isHibernated") is True
 
 
 def needs_force_deletion(shoot: dict) -> bool:
-    value = _dig(shoot, "metadata", "annotations", FORCE_DELETION_ANNOTATION) or ""
+    value = dig(shoot, "metadata", "annotations", FORCE_DELETION_ANNOTATION) or ""
     return str(value).lower() in ("true", "1", "t")

@@ -20,24 +20,24 @@ def _shoot_of(request: dict) -> dict | None:
     return obj
 
 
-def validator(mappings: dict[str, TypeMapping]) -> Handler:
+def _shoot_handler(answer) -> Handler:
+    """A handler for Shoot CREATE/UPDATE requests: `answer(shoot, operation)` says what to reply."""
     def handle(request: dict) -> dict:
         if request.get("operation") not in (shoots.CREATE, shoots.UPDATE):
             return allowed()
         shoot = _shoot_of(request)
         if shoot is None:
             return errored(400, f"unexpected request kind {request.get('kind')}")
+        return answer(shoot, request["operation"])
+    return handle
+
+
+def validator(mappings: dict[str, TypeMapping]) -> Handler:
+    def answer(shoot: dict, operation: str) -> dict:
         errors = shoots.validate_labelled(mappings, shoot)
         return denied(shoots.aggregate(errors)) if errors else allowed()
-    return handle
+    return _shoot_handler(answer)
 
 
 def mutator(mappings: dict[str, TypeMapping]) -> Handler:
-    def handle(request: dict) -> dict:
-        if request.get("operation") not in (shoots.CREATE, shoots.UPDATE):
-            return allowed()
-        shoot = _shoot_of(request)
-        if shoot is None:
-            return errored(400, f"unexpected request kind {request.get('kind')}")
-        return patched(shoots.shoot_patch(mappings, shoot, request["operation"]))
-    return handle
+    return _shoot_handler(lambda shoot, operation: patched(shoots.shoot_patch(mappings, shoot, operation)))

@@ -25,6 +25,7 @@ from controller.mapping import TypeMapping, paths
 from controller.mapping.decode import decode_provider_config
 from controller.mapping.engine import RuleError, apply_set, forbid_error, holds
 from controller.mapping.formats import parse_cidr
+from controller.shoot import dig
 
 LABEL_PREFIX = "networking.extensions.gardener.cloud/"
 NETWORK_PATH, SHOOT_PATH = "spec.providerConfig", "spec.networking.providerConfig"
@@ -36,23 +37,15 @@ def type_label(network_type: str) -> str:
     return LABEL_PREFIX + network_type
 
 
-def _dig(obj, *keys):
-    for key in keys:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
-
-
 def labelled_types(shoot: dict, mappings: dict[str, TypeMapping]) -> list[TypeMapping]:
     """The served types whose label is "true" on the Shoot (what the objectSelectors let through)."""
-    labels = _dig(shoot, "metadata", "labels") or {}
+    labels = dig(shoot, "metadata", "labels") or {}
     return [m for t, m in sorted(mappings.items()) if isinstance(labels, dict) and labels.get(type_label(t)) == "true"]
 
 
 def is_workerless(shoot: dict) -> bool:
     """Gardener's `IsWorkerless`: no worker pools in spec.provider.workers."""
-    return not _dig(shoot, "spec", "provider", "workers")
+    return not dig(shoot, "spec", "provider", "workers")
 
 
 def _go_list(values: list) -> str:
@@ -96,11 +89,11 @@ def validate_networking(networking: dict, network_type: str) -> list[FieldError]
 
 def _network_of(shoot: dict) -> dict:
     """The Network the Shoot would get (what the rules read as `network`)."""
-    networking = _dig(shoot, "spec", "networking") or {}
+    networking = dig(shoot, "spec", "networking") or {}
     spec = {"type": networking.get("type"), "providerConfig": networking.get("providerConfig"),
             "podCIDR": networking.get("pods"), "serviceCIDR": networking.get("services"),
             "ipFamilies": networking.get("ipFamilies")}
-    return {"metadata": {"name": _dig(shoot, "metadata", "name") or ""},
+    return {"metadata": {"name": dig(shoot, "metadata", "name") or ""},
             "spec": {k: v for k, v in spec.items() if v is not None}}
 
 
@@ -138,7 +131,7 @@ def validate_shoot(mapping: TypeMapping, shoot: dict, feature_gates: dict | None
         return []
     if not holds((mapping.admission.get("validate") or {}).get("when"), {"shoot": shoot}):
         return []
-    networking = _dig(shoot, "spec", "networking")
+    networking = dig(shoot, "spec", "networking")
     if not isinstance(networking, dict):
         return []
     errors = validate_networking(networking, mapping.type)
