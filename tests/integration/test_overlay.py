@@ -19,17 +19,9 @@ from controller import metrics
 from tests.helpers import CHARTS, MAPPINGS, ROOT
 from tests.integration.conftest import NS, cluster, get_network, network, state_is, wait_for
 from tests.integration.test_controller import annotate, managed_resource
+from tests.mapping.test_new_option import NEW_TEMPLATE
 
 HELM = str(ROOT / ".venv" / "bin" / "helm")
-TEMPLATE = """\
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: calico-bpf-logs
-  namespace: kube-system
-data:
-  level: {{ .Values.bpfLogs.level | quote }}
-"""
 
 
 def publish(directory, files: dict[str, bytes], revision: int) -> None:
@@ -60,7 +52,7 @@ def extended_overlay(tmp_path) -> dict[str, bytes]:
     schema = json.loads((chart / "values.schema.json").read_text())
     schema["properties"]["bpfLogs"] = {"type": "object", "properties": {"level": {"type": "string"}}}
     (chart / "values.schema.json").write_text(json.dumps(schema))
-    (chart / "templates" / "node" / "configmap-bpf-logs.yaml").write_text(TEMPLATE)
+    (chart / "templates" / "node" / "configmap-bpf-logs.yaml").write_text(NEW_TEMPLATE)
     subprocess.run([HELM, "package", str(chart), "-d", str(tmp_path / "build")], check=True, capture_output=True)
     mapping = yaml.safe_load((MAPPINGS / "calico.yaml").read_text())
     mapping["providerConfig"]["schema"]["properties"]["bpfLogs"] = {
