@@ -27,7 +27,7 @@ from controller.options import RunOptions
 from tests.admission.shoots import shoot
 from tests.admission.test_edits import COREFILE
 from tests.cluster.real import free_port
-from tests.integration.conftest import Running, example, wait_for
+from tests.integration.conftest import Running, example, purge, wait_for
 
 pytestmark = pytest.mark.real_apiserver
 SHOOTS = ("core.gardener.cloud/v1beta1", "shoots")
@@ -200,15 +200,9 @@ def controller_with_webhook(real_cluster):
         cluster.http("DELETE", cluster.path(*MUTATING, None, SHOOT_WEBHOOK))
         for api_version, plural in (("apps/v1", "daemonsets"), ("v1", "configmaps")):
             cluster.purge(api_version, plural, DNS_NS, keep=["kube-root-ca.crt"])
-        for api_version, plural in (("extensions.gardener.cloud/v1alpha1", "networks"),
-                                    ("resources.gardener.cloud/v1alpha1", "managedresources"),
-                                    ("monitoring.coreos.com/v1alpha1", "scrapeconfigs"),
-                                    ("monitoring.coreos.com/v1", "prometheusrules"), ("v1", "secrets"),
-                                    ("v1", "events")):
-            cluster.purge(api_version, plural, SHOOT_NS)
+        purge(cluster)
         cluster.purge("v1", "secrets", EXT_NS)
         cluster.purge("coordination.k8s.io/v1", "leases", EXT_NS)
-        cluster.purge("extensions.gardener.cloud/v1alpha1", "clusters")
 
 
 def test_node_local_dns_objects_come_back_mutated(real_cluster, controller_with_webhook):

@@ -20,7 +20,7 @@ from controller.webhooks import certs
 from tests.charts.test_extension_chart import INJECTED
 from tests.cluster.real import free_port
 from tests.helpers import ROOT
-from tests.integration.conftest import Running, example, wait_for
+from tests.integration.conftest import Running, example, purge, wait_for
 
 pytestmark = pytest.mark.real_apiserver
 CHART = ROOT / "charts" / "gardener-extension-networking"
@@ -89,14 +89,9 @@ def test_shoot_webhook_needs_nothing_beyond_the_chart_rbac(real_cluster, tmp_pat
         if running is not None:
             running.stop()
         helm(cluster, "uninstall", RELEASE)
-        for api_version, plural in (("extensions.gardener.cloud/v1alpha1", "networks"), MRS,
-                                    ("monitoring.coreos.com/v1alpha1", "scrapeconfigs"),
-                                    ("monitoring.coreos.com/v1", "prometheusrules"), ("v1", "secrets"),
-                                    ("v1", "events")):
-            cluster.purge(api_version, plural, SHOOT_NS)
+        purge(cluster)
         cluster.purge("v1", "secrets", NAMESPACE)
         cluster.purge("coordination.k8s.io/v1", "leases", NAMESPACE)
-        cluster.purge("extensions.gardener.cloud/v1alpha1", "clusters")
 
 
 async def _store(webhook, bundle) -> None:
