@@ -63,16 +63,21 @@ def delete_configurations(cluster, *names: tuple[tuple[str, str], str]) -> None:
         cluster.http("DELETE", cluster.path(*resource, None, name))
 
 
+def url_mode_flags(cluster, port: int) -> list[str]:
+    """`admission` flags for one instance registering itself in URL mode on 127.0.0.1:port."""
+    return ["--kubeconfig", str(cluster.kubeconfig_path), "--webhook-config-mode", "url",
+            "--webhook-config-url", f"127.0.0.1:{port}", "--webhook-config-server-host", "127.0.0.1",
+            "--webhook-config-server-port", str(port), "--webhook-config-namespace", GARDEN_NS,
+            "--health-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0"]
+
+
 @pytest.fixture
 def admission(real_cluster):
     cluster = real_cluster
     cluster.ensure_namespace(GARDEN_NS)
     cluster.ensure_namespace(PROJECT_NS)
     port = free_port()
-    running = AdmissionThread("--kubeconfig", str(cluster.kubeconfig_path), "--webhook-config-mode", "url",
-                              "--webhook-config-url", f"127.0.0.1:{port}", "--webhook-config-server-host", "127.0.0.1",
-                              "--webhook-config-server-port", str(port), "--webhook-config-namespace", GARDEN_NS,
-                              "--health-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0")
+    running = AdmissionThread(*url_mode_flags(cluster, port))
     try:
         wait_for(lambda: running.admission.readiness()[0], timeout=30, message="admission ready")
         yield running, port
@@ -144,10 +149,7 @@ def test_a_restarted_admission_serves_the_certificate_of_the_secret(real_cluster
     running, _ = admission
     first_ca = running.admission.bundle.ca_bundle
     port = free_port()
-    other = AdmissionThread("--kubeconfig", str(real_cluster.kubeconfig_path), "--webhook-config-mode", "url",
-                            "--webhook-config-url", f"127.0.0.1:{port}", "--webhook-config-server-host", "127.0.0.1",
-                            "--webhook-config-server-port", str(port), "--webhook-config-namespace", GARDEN_NS,
-                            "--health-bind-address", "0", "--metrics-bind-address", "0")
+    other = AdmissionThread(*url_mode_flags(real_cluster, port))
     try:
         wait_for(lambda: other.admission.readiness()[0], timeout=30, message="second admission ready")
         assert other.admission.bundle == running.admission.bundle
